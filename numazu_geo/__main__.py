@@ -1,0 +1,5 @@
+import sys
+
+from numazu_geo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""numazu_geo.citygml (see ../shared/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""numazu_geo.co2 (see ../shared/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""numazu_geo.greenview (see ../shared/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""numazu_geo.maps (see ../shared/ARCHITECTURE.md)."""

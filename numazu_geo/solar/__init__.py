@@ -1,0 +1,1 @@
+"""numazu_geo.solar (see ../shared/ARCHITECTURE.md)."""
