@@ -550,8 +550,8 @@ def sample_points(
     shapely.prepare(poly2d)
 
     b = shapely.bounds(poly2d)
-    nx = np.maximum(1, np.ceil((b[:, 2] - b[:, 0]) / spacing_m).astype(np.int64))
-    ny = np.maximum(1, np.ceil((b[:, 3] - b[:, 1]) / spacing_m).astype(np.int64))
+    nx = np.maximum(1, np.ceil((b[:, 2] - b[:, 0]) / spacing_m - 1e-9).astype(np.int64))
+    ny = np.maximum(1, np.ceil((b[:, 3] - b[:, 1]) / spacing_m - 1e-9).astype(np.int64))
     x0 = 0.5 * (b[:, 0] + b[:, 2]) - 0.5 * (nx - 1) * spacing_m
     y0 = 0.5 * (b[:, 1] + b[:, 3]) - 0.5 * (ny - 1) * spacing_m
     cells = nx * ny
