@@ -187,8 +187,8 @@ def test_sky_view_factor_of_a_tilted_plane_facing_a_wall():
 
 # ---------------------------------------------------------------------------- precision
 def test_float32_safe_at_plane_rectangular_coordinates():
-    """Same scene near the origin and at (-50 km, 120 km) gives identical results, and a thin
-    overhang 0.3 m above a point shades it (1 cm resolution would not be enough without the
+    """Same scene near the origin and at (-50 km, 120 km) gives identical results, and points
+    millimetres either side of an overhang's edge are told apart (they are not without the
     local origin)."""
     rng = np.random.default_rng(0)
     local = np.concatenate(
@@ -205,11 +205,14 @@ def test_float32_safe_at_plane_rectangular_coordinates():
     assert (a != b).sum() <= 2  # identical up to rays grazing an edge
     assert 0.1 < a.mean() < 0.95
 
-    slab = box(X0 - 5, Y0 - 5, 20.30, X0 + 5, Y0 + 5, 20.32)
+    # a slab whose edge runs along y = 120000 m: float32 spacing there is 7.8 mm, so without the
+    # local origin points 3 mm either side of the edge collapse onto it
+    slab = box(X0 - 5, Y0 - 5, 20.30, X0 + 5, Y0, 20.32)
+    pts = [[X0, Y0 - 0.003, 20.0], [X0, Y0 + 0.003, 20.0]]
     scene = ShadingScene(slab)
-    under = scene.sun_visible([[X0 + 1e-3, Y0, 20.0]], [UP], [[0, 0, 1.0]])
-    over = scene.sun_visible([[X0 + 1e-3, Y0, 20.34]], [UP], [[0, 0, 1.0]])
-    assert not under[0, 0] and over[0, 0]
+    assert scene.sun_visible(pts, [UP, UP], [UP]).ravel().tolist() == [False, True]
+    unshifted = ShadingScene(slab, origin=(0.0, 0.0, 0.0))
+    assert unshifted.sun_visible(pts, [UP, UP], [UP]).ravel().tolist() == [False, False]
     assert np.allclose(scene.triangles, slab, atol=1e-3)
 
 
