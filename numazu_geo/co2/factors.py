@@ -1,0 +1,121 @@
+"""Grid electricity CO2 emission factors (``data/emission_factors.csv``) and kWh -> kg-CO2.
+
+The table lists, per retail utility, menu and fiscal year, the *basic* (基礎排出係数) and
+*adjusted* (調整後排出係数) factors in kg-CO2/kWh from the Ministry of the Environment / METI list of
+emission factors by electricity supplier (電気事業者別排出係数), with source, publication date and
+a status column (P = official text seen, S = secondary copy).
+
+Numazu lies east of the Fuji River, in TEPCO's 50 Hz supply area, so the default is the latest
+verified (status P) whole-company factor of TEPCO Energy Partner. The adjusted factor is the one
+the Act on Promotion of Global Warming Countermeasures reporting uses for purchased electricity;
+it is the default ``kind``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from numazu_geo.paths import data_path
+
+#: Numazu's retail utility area: TEPCO (east of the Fuji River). See data/emission_factors.csv.
+DEFAULT_UTILITY = "TEPCO Energy Partner"
+#: Menu used by default: the utility's whole-company (参考) factor.
+DEFAULT_MENU = "whole company"
+KINDS = ("adjusted", "basic")
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> pd.DataFrame:
+    df = pd.read_csv(data_path("emission_factors.csv"), dtype={"operator_code": object})
+    df["menu"] = df["menu"].fillna("")
+    return df
+
+
+def emission_factors() -> pd.DataFrame:
+    """The whole factor table (a copy): one row per utility, menu and fiscal year."""
+    return _table().copy()
+
+
+def emission_factor(
+    utility: str = DEFAULT_UTILITY,
+    fiscal_year: int | None = None,
+    *,
+    menu: str | None = DEFAULT_MENU,
+    verified_only: bool = True,
+) -> pd.Series:
+    """The table row for ``utility`` (case-insensitive; substring match allowed) and ``fiscal_year``.
+
+    ``fiscal_year=None`` gives the latest year available (only ``status == "P"`` rows when
+    ``verified_only``). The row has ``basic_kg_per_kwh``, ``adjusted_kg_per_kwh``, ``source``,
+    ``published``, ``status``.
+    """
+    df = _table()
+    name = df["utility"].str.lower()
+    want = str(utility).strip().lower()
+    rows = df[name == want]
+    if rows.empty:
+        rows = df[name.str.contains(want, regex=False)]
+    if rows.empty:
+        known = sorted(df["utility"].unique())
+        raise KeyError(f"emission_factors.csv: no utility {utility!r}; known: {known}")
+    if menu is not None and (rows["menu"] != "").any():
+        by_menu = rows[rows["menu"].str.lower() == str(menu).lower()]
+        if by_menu.empty:
+            raise KeyError(f"emission_factors.csv: {utility!r} has no menu {menu!r}; menus: {sorted(rows['menu'].unique())}")
+        rows = by_menu
+    if verified_only:
+        rows = rows[rows["status"] == "P"]
+    if fiscal_year is not None:
+        rows = rows[rows["fiscal_year"] == int(fiscal_year)]
+        if rows.empty:
+            years = sorted(_table().loc[_table()["utility"].str.lower().str.contains(want, regex=False), "fiscal_year"].unique())
+            raise KeyError(f"emission_factors.csv: no factor for {utility!r} in FY{fiscal_year}; years: {years}")
+    if rows.empty:
+        raise KeyError(f"emission_factors.csv: no verified factor for {utility!r}")
+    return rows.sort_values("fiscal_year").iloc[-1].copy()
+
+
+def factor_kg_per_kwh(
+    utility: str = DEFAULT_UTILITY,
+    fiscal_year: int | None = None,
+    *,
+    kind: str = "adjusted",
+    menu: str | None = DEFAULT_MENU,
+) -> float:
+    """The ``kind`` ("adjusted" or "basic") factor in kg-CO2/kWh."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    row = emission_factor(utility, fiscal_year, menu=menu)
+    value = float(row[f"{kind}_kg_per_kwh"])
+    if not np.isfinite(value):
+        raise ValueError(
+            f"emission_factors.csv: {row['utility']} FY{row['fiscal_year']} has no {kind} factor "
+            "(none published); use kind='basic'"
+        )
+    return value
+
+
+def kwh_to_co2_kg(
+    kwh,
+    factor: float | None = None,
+    *,
+    utility: str = DEFAULT_UTILITY,
+    fiscal_year: int | None = None,
+    kind: str = "adjusted",
+    menu: str | None = DEFAULT_MENU,
+):
+    """kg-CO2 of ``kwh`` of grid electricity (the CO2 that PV generating ``kwh`` avoids).
+
+    ``factor`` (kg-CO2/kWh) overrides the table lookup. NaN kWh count as 0, so totals never
+    become NaN. Scalars give a float; arrays/Series keep their shape/index.
+    """
+    f = factor_kg_per_kwh(utility, fiscal_year, kind=kind, menu=menu) if factor is None else float(factor)
+    if not np.isfinite(f) or f < 0:
+        raise ValueError(f"emission factor must be a finite non-negative number, got {factor!r}")
+    if isinstance(kwh, pd.Series):
+        return kwh.astype(float).fillna(0.0) * f
+    arr = np.nan_to_num(np.asarray(kwh, dtype=float), nan=0.0)
+    return float(arr * f) if arr.ndim == 0 else arr * f
