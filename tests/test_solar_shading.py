@@ -246,6 +246,9 @@ def test_triangles_within_and_subset_around():
     toward_far = direction_from_sun([30], [90])  # 30 deg: clears the near box, hits the far one
     assert not scene.sun_visible(p, [UP], toward_far)[0, 0]
     assert sub.sun_visible(p, [UP], toward_far)[0, 0]
+    assert sub.rays_cast == 1 and scene.rays_cast == 2  # the parent counts its subsets' rays
+    assert np.allclose(sub.triangles, near, atol=1e-3)
+    assert scene.subset_around(tile, radius_m=500).n_triangles == 24
 
 
 def test_from_solids_uses_the_reader_triangulation(monkeypatch):

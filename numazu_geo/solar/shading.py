@@ -97,7 +97,8 @@ class ShadingScene:
     Attributes
     ----------
     rays_cast : int
-        Number of rays sent to Embree by this scene so far.
+        Number of rays sent to Embree by this scene so far (including rays of scenes made from
+        it with :meth:`subset_around`).
     embree_s : float
         Seconds spent inside Embree calls (the rest of a query's time is ray building).
     n_triangles, n_terrain_triangles : int
@@ -113,9 +114,6 @@ class ShadingScene:
         offset_m: float = RAY_OFFSET_M,
         chunk_rays: int = DEFAULT_CHUNK_RAYS,
     ):
-        from embreex import rtcore_scene
-        from embreex.mesh_construction import TriangleMesh
-
         tri = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
         n_bld = len(tri)
         if terrain is not None:
@@ -126,28 +124,41 @@ class ShadingScene:
         finite = np.isfinite(tri).all(axis=(1, 2))
         if not finite.all():
             log.warning("ShadingScene: dropped %d triangles with NaN/inf", int((~finite).sum()))
-        self.n_terrain_triangles = int(finite[n_bld:].sum())
+        n_ter = int(finite[n_bld:].sum())
         tri = tri[finite]
-        self._keep = finite[:n_bld]  # which input building triangles are in the scene
         if origin is None:
             if len(tri):
                 flat = tri.reshape(-1, 3)
                 origin = 0.5 * (flat.min(axis=0) + flat.max(axis=0))
             else:
                 origin = np.zeros(3)
+        self._keep = finite[:n_bld]  # which input building triangles are in the scene
+        origin = np.asarray(origin, dtype=np.float64).reshape(3)
+        local = np.ascontiguousarray(tri - origin, dtype=np.float32)
+        self._init_local(
+            local, origin, n_terrain=n_ter, offset_m=offset_m, chunk_rays=chunk_rays
+        )
+
+    def _init_local(self, local, origin, *, n_terrain, offset_m, chunk_rays):
+        from embreex import rtcore_scene
+        from embreex.mesh_construction import TriangleMesh
+
         self.origin = np.asarray(origin, dtype=np.float64).reshape(3)
-        self._local = np.ascontiguousarray(tri - self.origin, dtype=np.float32)
+        self._local = np.ascontiguousarray(local, dtype=np.float32)
         self.n_triangles = len(self._local)
+        self.n_terrain_triangles = int(n_terrain)
         self.offset_m = float(offset_m)
         self.chunk_rays = int(chunk_rays)
         self.rays_cast = 0
         self.embree_s = 0.0
-        self.triangle_row = None  # set by from_solids: solids row of each building triangle
+        if not hasattr(self, "triangle_row"):
+            self.triangle_row = None  # set by from_solids: solids row of each building triangle
+        self._xy_lo = self._xy_hi = None
+        self._counters = [self]  # scenes whose rays_cast / embree_s this scene's casts add to
         self._scene = None
         if self.n_triangles:
             self._scene = rtcore_scene.EmbreeScene()
             TriangleMesh(self._scene, self._local)
-        del ter
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -177,20 +188,30 @@ class ShadingScene:
         """A new scene with only the triangles within ``radius_m`` of ``xy_bounds`` (same origin).
 
         ``xy_bounds = (minx, miny, maxx, maxy)`` in the scene's CRS, e.g. the bounds of a tile's
-        roof points. Terrain triangles are filtered the same way.
+        roof points. Terrain triangles are filtered the same way. Cheap to call once per tile: the
+        triangles' bounding boxes are computed once and the float32 triangles are reused.
         """
-        tri = self.triangles
-        keep = triangles_within(tri, xy_bounds, radius_m)
+        if self._xy_lo is None:
+            self._xy_lo = self._local[:, :, :2].min(axis=1)
+            self._xy_hi = self._local[:, :, :2].max(axis=1)
+        minx, miny, maxx, maxy = (float(b) for b in xy_bounds)
+        ox, oy = self.origin[0], self.origin[1]
+        lo, hi = self._xy_lo, self._xy_hi
+        dx = np.maximum(0.0, np.maximum(lo[:, 0] - (maxx - ox), (minx - ox) - hi[:, 0]))
+        dy = np.maximum(0.0, np.maximum(lo[:, 1] - (maxy - oy), (miny - oy) - hi[:, 1]))
+        keep = np.hypot(dx, dy) <= radius_m
         n_bld = self.n_triangles - self.n_terrain_triangles
-        sub = ShadingScene(
-            tri[:n_bld][keep[:n_bld]],
-            origin=self.origin,
-            terrain=tri[n_bld:][keep[n_bld:]] if self.n_terrain_triangles else None,
+        sub = ShadingScene.__new__(ShadingScene)
+        sub._init_local(
+            self._local[keep],
+            self.origin,
+            n_terrain=int(keep[n_bld:].sum()),
             offset_m=self.offset_m,
             chunk_rays=self.chunk_rays,
         )
         if self.triangle_row is not None:
             sub.triangle_row = self.triangle_row[keep[:n_bld]]
+        sub._counters = [sub, *self._counters]  # the parent's counters include its subsets' rays
         return sub
 
     def __repr__(self) -> str:
@@ -212,12 +233,15 @@ class ShadingScene:
         n = len(o32)
         if n == 0:
             return np.zeros(0, dtype=bool)
-        self.rays_cast += n
+        for c in self._counters:
+            c.rays_cast += n
         if self._scene is None:
             return np.ones(n, dtype=bool)
         t0 = time.perf_counter()
         res = self._scene.run(o32, d32, query="OCCLUDED")
-        self.embree_s += time.perf_counter() - t0
+        dt = time.perf_counter() - t0
+        for c in self._counters:
+            c.embree_s += dt
         return res < 0
 
     def _prepare_points(self, points, normals):
