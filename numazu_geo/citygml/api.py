@@ -1,0 +1,476 @@
+"""Public readers: PLATEAU CityGML to GeoDataFrames (buildings, roof surfaces, 3D shells)."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely import GeometryType
+
+from numazu_geo.citygml import crs as crs_mod
+from numazu_geo.citygml.codelists import CodeLists, english_labels
+from numazu_geo.citygml.geometry import triangulate_polygon_3d
+from numazu_geo.citygml.reader import (
+    BUILDING_COLUMNS,
+    FileResult,
+    ReadOptions,
+    read_files,
+)
+from numazu_geo.citygml.sources import (
+    check_bbox,
+    filter_sources,
+    mesh_bounds,
+    resolve_sources,
+    _normalise_mesh,
+)
+
+log = logging.getLogger(__name__)
+
+#: the columns of :func:`read_buildings`, in order (before ``geometry``)
+BUILDINGS_COLUMNS = [
+    "gml_id", "building_id", "city_code", "name", "usage_code", "usage", "usage_en",
+    "measured_height_m", "storeys_above_ground", "storeys_below_ground", "year_of_construction",
+    "total_floor_area_m2", "structure", "flood_depth_m", "flood_rank", "tsunami_depth_m", "landslide",
+    "lod", "ground_z_m", "roof_z_m", "source_file", "geometry_issue",
+    # extras: the codes behind the labels, and where the footprint came from
+    "structure_code", "flood_rank_code", "footprint_from",
+]  # fmt: skip
+
+_STRING = "string"
+_INT = "Int64"
+
+
+# --------------------------------------------------------------------------------------------
+# shared plumbing
+
+
+def _prepare(source, mesh, bbox):
+    sources = resolve_sources(source)
+    wanted = _normalise_mesh(mesh)
+    bbox = check_bbox(bbox) if bbox is not None else None
+    kept = filter_sources(sources, mesh=wanted, bbox=bbox)
+    if not kept:
+        log.warning("no CityGML file matches mesh=%s bbox=%s (of %d files)", mesh, bbox, len(sources))
+    return kept, wanted, bbox
+
+
+def _row_mask(rep: np.ndarray, results: list[FileResult], wanted, bbox) -> np.ndarray:
+    """Rows to keep after parsing: inside ``bbox``; for files without a mesh code, inside ``mesh``."""
+    n = len(rep)
+    keep = np.ones(n, dtype=bool)
+    lon, lat = rep[:, 0], rep[:, 1]
+    if bbox is not None:
+        w, s, e, nn = bbox
+        keep &= (lon >= w) & (lon <= e) & (lat >= s) & (lat <= nn)
+    if wanted is not None:
+        from numazu_geo.citygml.sources import mesh_code_from_name
+
+        no_code = np.concatenate(
+            [np.full(len(r.rows), mesh_code_from_name(r.label.replace("!", "/")) is None) for r in results]
+        ) if results else np.zeros(0, dtype=bool)  # fmt: skip
+        if no_code.any():
+            inside = np.zeros(n, dtype=bool)
+            for code in wanted:
+                w, s, e, nn = mesh_bounds(code)
+                inside |= (lon >= w) & (lon < e) & (lat >= s) & (lat < nn)
+            keep &= ~no_code | inside
+    return keep
+
+
+def _concat_geometry(results: list[FileResult], dim: int):
+    rings = [r for res in results for r in res.rings]
+    if rings:
+        coords = np.concatenate(rings)
+    else:
+        coords = np.empty((0, dim))
+    ring_sizes = np.fromiter((len(r) for r in rings), dtype=np.int64, count=len(rings))
+    ring_counts = np.fromiter((c for res in results for c in res.ring_counts), dtype=np.int64)
+    poly_counts = np.fromiter((c for res in results for c in res.poly_counts), dtype=np.int64)
+    rep = np.array([p for res in results for p in res.rep_lonlat], dtype=np.float64).reshape(-1, 2)
+    offsets = (
+        np.concatenate([[0], np.cumsum(ring_sizes)]),
+        np.concatenate([[0], np.cumsum(ring_counts)]),
+        np.concatenate([[0], np.cumsum(poly_counts)]),
+    )
+    return coords, offsets, rep
+
+
+def _target_crs(crs, results, rep, city_codes) -> pyproj.CRS:
+    target = crs_mod.resolve_crs(crs)
+    if target is not None:
+        return target
+    hints = [crs_mod.city_hint_from_path(r.label) for r in results]
+    finite = np.isfinite(rep).all(axis=1)
+    if not finite.any():
+        # nothing located: any zone will do for an empty frame; say which
+        log.warning("crs='auto' with no located buildings: using EPSG:6676 (zone VIII, Shizuoka)")
+        return pyproj.CRS.from_epsg(6676)
+    return crs_mod.auto_crs(city_codes, rep[:, 1], rep[:, 0], hints=hints)
+
+
+def _transform(coords: np.ndarray, target: pyproj.CRS) -> np.ndarray:
+    if len(coords) == 0:
+        return coords.astype(np.float64)
+    x, y = crs_mod.transform_lonlat(coords[:, 0], coords[:, 1], target)
+    if coords.shape[1] == 3:
+        return np.column_stack([x, y, coords[:, 2]])
+    return np.column_stack([x, y])
+
+
+def _source_column(results: list[FileResult]) -> list[str]:
+    return [res.label for res in results for _ in range(len(res.rows))]
+
+
+def _attrs(gdf, results, failures, target):
+    gdf.attrs["errors"] = failures
+    gdf.attrs["spec_versions"] = sorted({r.version for r in results if r.version})
+    gdf.attrs["source_files"] = len(results) - len(failures)
+    gdf.attrs["crs_auto_epsg"] = target.to_epsg()
+    return gdf
+
+
+# --------------------------------------------------------------------------------------------
+# buildings
+
+
+def _label_columns(results: list[FileResult], rows: list[tuple], codelists) -> dict[str, list]:
+    """usage / structure / flood_rank labels through each dataset's code lists."""
+    ci = {name: i for i, name in enumerate(BUILDING_COLUMNS)}
+    extra = [str(codelists)] if codelists is not None else []
+    out = {"usage": [], "structure": [], "flood_rank": []}
+    pairs = (
+        ("usage", ci["usage_code"], ci["usage_cs"], "Building_usage.xml"),
+        ("structure", ci["structure_code"], ci["structure_cs"], None),
+        ("flood_rank", ci["flood_rank_code"], ci["flood_rank_cs"], None),
+    )
+    start = 0
+    for res in results:
+        lists = CodeLists(extra + list(res.codelist_dirs))
+        cache: dict = {}
+        end = start + len(res.rows)
+        for row in rows[start:end]:
+            for name, code_i, cs_i, default_cs in pairs:
+                code = row[code_i]
+                if code is None:
+                    out[name].append(None)
+                    continue
+                cs = row[cs_i] or default_cs
+                key = (name, cs, code)
+                if key not in cache:
+                    cache[key] = lists.label(cs, code)
+                out[name].append(cache[key])
+        start = end
+    return out
+
+
+def _footprints(coords, offsets, n_rows, union_rows, issues):
+    geoms = shapely.from_ragged_array(GeometryType.MULTIPOLYGON, coords, offsets)
+    if len(geoms) != n_rows:  # pragma: no cover - internal consistency
+        raise RuntimeError(f"built {len(geoms)} footprints for {n_rows} rows")
+    n_parts = shapely.get_num_geometries(geoms)
+    for i in np.flatnonzero(union_rows & (n_parts > 1)):
+        geoms[i] = shapely.union_all(shapely.get_parts(shapely.make_valid(geoms[i])))
+    invalid = np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_empty(geoms))
+    for i in invalid:
+        reason = shapely.is_valid_reason(geoms[i])
+        fixed = shapely.make_valid(geoms[i])
+        parts = shapely.get_parts(fixed)
+        parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        geoms[i] = shapely.union_all(parts) if len(parts) else shapely.Polygon()
+        issues[i] = issues[i] or f"invalid footprint repaired ({reason})"
+    # single-part MultiPolygons -> Polygon; empty -> empty Polygon
+    n_parts = shapely.get_num_geometries(geoms)
+    single = (n_parts == 1) & (shapely.get_type_id(geoms) == 6)
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
+    empty = shapely.is_empty(geoms)
+    degenerate = ~empty & (shapely.area(geoms) <= 0)
+    for i in np.flatnonzero(degenerate):
+        issues[i] = issues[i] or "degenerate footprint (zero area)"
+    geoms[empty | degenerate] = shapely.Polygon()
+    for i in np.flatnonzero(empty):
+        issues[i] = issues[i] or "footprint polygons could not be read"
+    return geoms
+
+
+def read_buildings(
+    source,
+    *,
+    crs="auto",
+    lod: int | None = None,
+    bbox=None,
+    mesh=None,
+    errors: str = "raise",
+    progress: bool = True,
+    parts: bool = False,
+    codelists=None,
+    processes: int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read PLATEAU building CityGML into a GeoDataFrame, one row per ``bldg:Building``.
+
+    Parameters
+    ----------
+    source : str, path, or list of these
+        A ``.gml`` file, a dataset folder (``udx/bldg/*.gml`` or ``*.gml`` inside), a PLATEAU zip
+        (read in place), or a list of these.
+    crs : "auto" or anything pyproj accepts
+        ``"auto"`` (default) gives the JGD2011 Japan Plane Rectangular zone holding most buildings
+        (Numazu and all of Shizuoka: zone VIII, EPSG:6676). Heights stay metres above Tokyo Bay
+        mean sea level.
+    lod : None or 0, 1, 2
+        Which geometry gives the footprint. None: LOD0 footprint / roof edge, else the base of the
+        LOD1 solid, else LOD2 ground surfaces (or the base of the LOD2 solid, or the roofs'
+        outline). An integer uses only that LOD; rows without it keep an empty geometry.
+    bbox : (west_lon, south_lat, east_lon, north_lat), degrees
+        Files whose grid square misses the box are not opened; buildings whose footprint centre
+        lies outside are dropped.
+    mesh : str, int or list
+        Grid square codes (JIS X 0410; 3rd order = 8 digits). Files named with another square are
+        not opened; for files without a code in their name, buildings are kept by location.
+    errors : "raise" or "skip"
+        On a broken file: raise :class:`~numazu_geo.errors.CityGMLError` (naming file and line),
+        or skip it and record ``{"file", "error"}`` in ``gdf.attrs["errors"]``.
+    progress : bool
+        Show a tqdm progress bar (bytes read).
+    parts : bool
+        Also return one row per ``bldg:BuildingPart``, with ``parent_id`` = the building's gml_id
+        (the building rows keep the merged values).
+    codelists : path, optional
+        A ``codelists`` folder to consult before the dataset's own and the built-in tables.
+    processes : int, optional
+        Worker processes. Default: several only when there are several large files.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``gml_id, building_id, city_code, name, usage_code, usage, usage_en,
+        measured_height_m, storeys_above_ground, storeys_below_ground, year_of_construction,
+        total_floor_area_m2, structure, flood_depth_m, flood_rank, tsunami_depth_m, landslide, lod,
+        ground_z_m, roof_z_m, source_file, geometry_issue, structure_code, flood_rank_code,
+        footprint_from`` and ``geometry`` (2D footprint Polygon/MultiPolygon). NA where absent;
+        PLATEAU's "unknown" sentinels (height -9999, storeys 9999) become NA. BuildingParts are
+        merged into their building: footprints unioned, heights and storeys the maximum, floor
+        area the sum, flood/tsunami depth the deepest, other attributes the building's own or the
+        first part's. ``flood_depth_m`` is the deepest over all river-flood scenarios and
+        ``flood_rank`` that scenario's rank label (its code in ``flood_rank_code``).
+        ``attrs``: ``errors``, ``spec_versions``, ``source_files``.
+
+    References
+    ----------
+    MLIT, 3D都市モデル標準製品仕様書 (PLATEAU product specification) editions 1.0-5.0, 2020-2025.
+    """
+    if lod not in (None, 0, 1, 2):
+        raise ValueError(f"lod must be None, 0, 1 or 2, got {lod!r}")
+    sources, wanted, bbox = _prepare(source, mesh, bbox)
+    opts = ReadOptions(mode="buildings", lod=lod, parts=parts)
+    results, failures = read_files(sources, opts, errors=errors, progress=progress, processes=processes)
+    return _assemble_buildings(results, failures, crs=crs, wanted=wanted, bbox=bbox, parts=parts, codelists=codelists)
+
+
+def _assemble_buildings(results, failures, *, crs, wanted, bbox, parts, codelists) -> gpd.GeoDataFrame:
+    rows = [row for res in results for row in res.rows]
+    ci = {name: i for i, name in enumerate(BUILDING_COLUMNS)}
+    cols = list(zip(*rows)) if rows else [[] for _ in BUILDING_COLUMNS]
+    coords, offsets, rep = _concat_geometry(results, 2)
+    target = _target_crs(crs, results, rep, cols[ci["city_code"]])
+    coords = _transform(coords, target)
+    issues = list(cols[ci["geometry_issue"]])
+    sources_ = cols[ci["footprint_from"]]
+    union_rows = np.array([s is not None and s != "lod0" for s in sources_], dtype=bool)
+    geoms = _footprints(coords, offsets, len(rows), union_rows, issues)
+    labels = _label_columns(results, rows, codelists)
+    en_usage = english_labels("usage")
+
+    def s(name):
+        return pd.array(cols[ci[name]], dtype=_STRING)
+
+    def f(name):
+        return np.asarray(cols[ci[name]], dtype=np.float64)
+
+    def i(name):
+        return pd.array(cols[ci[name]], dtype=_INT)
+
+    usage_codes = cols[ci["usage_code"]]
+    data = {
+        "gml_id": s("gml_id"),
+        "building_id": s("building_id"),
+        "city_code": s("city_code"),
+        "name": s("name"),
+        "usage_code": s("usage_code"),
+        "usage": pd.array(labels["usage"], dtype=_STRING),
+        "usage_en": pd.array([en_usage.get(c) if c else None for c in usage_codes], dtype=_STRING),
+        "measured_height_m": f("measured_height_m"),
+        "storeys_above_ground": i("storeys_above_ground"),
+        "storeys_below_ground": i("storeys_below_ground"),
+        "year_of_construction": i("year_of_construction"),
+        "total_floor_area_m2": f("total_floor_area_m2"),
+        "structure": pd.array(labels["structure"], dtype=_STRING),
+        "flood_depth_m": f("flood_depth_m"),
+        "flood_rank": pd.array(labels["flood_rank"], dtype=_STRING),
+        "tsunami_depth_m": f("tsunami_depth_m"),
+        "landslide": pd.array(cols[ci["landslide"]], dtype="boolean"),
+        "lod": i("lod"),
+        "ground_z_m": f("ground_z_m"),
+        "roof_z_m": f("roof_z_m"),
+        "source_file": pd.array(_source_column(results), dtype=_STRING),
+        "geometry_issue": pd.array(issues, dtype=_STRING),
+        "structure_code": s("structure_code"),
+        "flood_rank_code": s("flood_rank_code"),
+        "footprint_from": s("footprint_from"),
+    }
+    if parts:
+        data["parent_id"] = s("parent_id")
+    gdf = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=target), crs=target)
+    keep = _row_mask(rep, results, wanted, bbox)
+    if not keep.all():
+        gdf = gdf.loc[keep].reset_index(drop=True)
+    return _attrs(gdf, results, failures, target)
+
+
+# --------------------------------------------------------------------------------------------
+# roof surfaces and solids
+
+
+def read_roof_surfaces(
+    source, *, crs="auto", bbox=None, mesh=None, errors: str = "raise", progress: bool = True, processes=None
+) -> gpd.GeoDataFrame:
+    """One row per roof polygon, as 3D ``Polygon Z`` (x east, y north, z metres above Tokyo Bay MSL).
+
+    LOD2 ``bldg:RoofSurface`` polygons (of the building and its parts; ``roof_source="lod2"``;
+    for a LOD2 solid without semantic surfaces, its upward-facing polygons). Buildings with only
+    LOD1 give the top polygon(s) of their solid (``roof_source="lod1"``, flat). Columns:
+    ``gml_id`` (of the building), ``building_id``, ``surface_id`` (the polygon's gml:id, else its
+    RoofSurface's), ``roof_source``, ``geometry``. CRS rules as :func:`read_buildings`.
+    """
+    sources, wanted, bbox = _prepare(source, mesh, bbox)
+    results, failures = read_files(
+        sources, ReadOptions(mode="roofs"), errors=errors, progress=progress, processes=processes, desc="roofs"
+    )
+    rows = [row for res in results for row in res.rows]
+    cols = list(zip(*rows)) if rows else [[], [], [], []]
+    coords, offsets, rep = _concat_geometry(results, 3)
+    city = [c for res in results for c in res.city_codes]
+    target = _target_crs(crs, results, rep, city)
+    coords = _transform(coords, target)
+    geoms = shapely.from_ragged_array(GeometryType.POLYGON, coords, offsets[:2])
+    gdf = gpd.GeoDataFrame(
+        {
+            "gml_id": pd.array(cols[0], dtype=_STRING),
+            "building_id": pd.array(cols[1], dtype=_STRING),
+            "surface_id": pd.array(cols[2], dtype=_STRING),
+            "roof_source": pd.array(cols[3], dtype=_STRING),
+            "source_file": pd.array(_source_column(results), dtype=_STRING),
+        },
+        geometry=gpd.GeoSeries(geoms, crs=target),
+        crs=target,
+    )
+    keep = _row_mask(rep, results, wanted, bbox)
+    if not keep.all():
+        gdf = gdf.loc[keep].reset_index(drop=True)
+    return _attrs(gdf, results, failures, target)
+
+
+def read_solids(
+    source, *, crs="auto", bbox=None, mesh=None, errors: str = "raise", progress: bool = True, processes=None
+) -> gpd.GeoDataFrame:
+    """One row per building: its 3D shell as a ``MultiPolygon Z`` of triangles.
+
+    The shell is the LOD2 boundary surfaces (roof, wall, ground, ...) where present, else the
+    LOD2 solid, else the LOD1 solid, of the building and its parts. Each polygon is triangulated
+    on its best-fit plane (:func:`~numazu_geo.citygml.geometry.triangulate_polygon_3d`) after
+    projection. Columns: ``gml_id``, ``building_id``, ``lod`` (2 or 1), ``ground_z_m``,
+    ``roof_z_m``, ``source_file``, ``geometry``. CRS rules as :func:`read_buildings`.
+    """
+    sources, wanted, bbox = _prepare(source, mesh, bbox)
+    results, failures = read_files(
+        sources, ReadOptions(mode="solids"), errors=errors, progress=progress, processes=processes, desc="solids"
+    )
+    rows = [row for res in results for row in res.rows]
+    cols = list(zip(*rows)) if rows else [[], [], [], [], []]
+    coords, (ring_off, poly_off, geom_off), rep = _concat_geometry(results, 3)
+    city = [c for res in results for c in res.city_codes]
+    target = _target_crs(crs, results, rep, city)
+    coords = _transform(coords, target)
+    tri_list = []
+    tri_counts = np.zeros(len(rows), dtype=np.int64)
+    for b in range(len(rows)):
+        count = 0
+        for p in range(geom_off[b], geom_off[b + 1]):
+            r0, r1 = poly_off[p], poly_off[p + 1]
+            rings = [coords[ring_off[r] : ring_off[r + 1]] for r in range(r0, r1)]
+            tris = triangulate_polygon_3d(rings[0], rings[1:])
+            if len(tris):
+                tri_list.append(tris)
+                count += len(tris)
+        tri_counts[b] = count
+    geoms = _triangles_to_multipolygons(tri_list, tri_counts)
+    gdf = gpd.GeoDataFrame(
+        {
+            "gml_id": pd.array(cols[0], dtype=_STRING),
+            "building_id": pd.array(cols[1], dtype=_STRING),
+            "lod": pd.array(cols[2], dtype=_INT),
+            "ground_z_m": np.asarray(cols[3], dtype=np.float64),
+            "roof_z_m": np.asarray(cols[4], dtype=np.float64),
+            "source_file": pd.array(_source_column(results), dtype=_STRING),
+        },
+        geometry=gpd.GeoSeries(geoms, crs=target),
+        crs=target,
+    )
+    keep = _row_mask(rep, results, wanted, bbox)
+    if not keep.all():
+        gdf = gdf.loc[keep].reset_index(drop=True)
+    return _attrs(gdf, results, failures, target)
+
+
+def _triangles_to_multipolygons(tri_list, tri_counts):
+    tris = np.concatenate(tri_list) if tri_list else np.empty((0, 3, 3))
+    closed = np.concatenate([tris, tris[:, :1]], axis=1).reshape(-1, 3)
+    n = len(tris)
+    offsets = (
+        np.arange(0, 4 * n + 1, 4, dtype=np.int64),
+        np.arange(0, n + 1, dtype=np.int64),
+        np.concatenate([[0], np.cumsum(tri_counts)]).astype(np.int64),
+    )
+    return shapely.from_ragged_array(GeometryType.MULTIPOLYGON, closed, offsets)
+
+
+def solids_to_triangles(solids_gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles of a :func:`read_solids` frame for ray casting.
+
+    Returns ``(triangles, row_index)``: ``(M, 3, 3)`` float64 vertices in the frame's CRS (z =
+    height in metres) and the positional row each triangle belongs to. Polygons that are not
+    triangles (e.g. from another source) are triangulated on their plane.
+    """
+    geoms = np.asarray(solids_gdf.geometry.values)
+    if len(geoms) == 0:
+        return np.empty((0, 3, 3)), np.empty(0, dtype=np.int64)
+    if not shapely.has_z(geoms[~shapely.is_empty(geoms)]).all():
+        raise ValueError("solids_to_triangles needs 3D (Polygon Z / MultiPolygon Z) geometries")
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    n_coords = shapely.get_num_coordinates(parts)
+    n_interior = shapely.get_num_interior_rings(parts)
+    simple = (n_coords == 4) & (n_interior == 0)
+    if simple.all():
+        coords = shapely.get_coordinates(parts, include_z=True).reshape(-1, 4, 3)[:, :3]
+        return np.ascontiguousarray(coords, dtype=np.float64), index.astype(np.int64)
+    out, rows = [], []
+    for part, row in zip(parts, index):
+        ext = shapely.get_coordinates(shapely.get_exterior_ring(part), include_z=True)
+        holes = [
+            shapely.get_coordinates(shapely.get_interior_ring(part, k), include_z=True)
+            for k in range(shapely.get_num_interior_rings(part))
+        ]
+        tris = triangulate_polygon_3d(ext, holes)
+        out.append(tris)
+        rows.append(np.full(len(tris), row, dtype=np.int64))
+    if not out:
+        return np.empty((0, 3, 3)), np.empty(0, dtype=np.int64)
+    return np.concatenate(out), np.concatenate(rows)
+
+
+__all__ = ["read_buildings", "read_roof_surfaces", "read_solids", "solids_to_triangles", "BUILDINGS_COLUMNS"]
+
+

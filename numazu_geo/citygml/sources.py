@@ -1,0 +1,269 @@
+"""Where CityGML comes from: a ``.gml`` file, a dataset folder, a PLATEAU zip, or a list of these.
+
+PLATEAU names building files ``[mesh]_bldg_[EPSG]_[option]_op.gml`` where ``mesh`` is the
+Japanese standard grid square code (JIS X 0410): 6 digits (2nd order, about 10 km), 8 digits
+(3rd order, 30" x 45", about 1 km), 9/10 digits (half / quarter of a 3rd-order square). Real
+names vary (``_op2``, ``_2_op``, ``_psc_op``, no ``_op`` at all, a city prefix), so the code is
+taken as the first run of 6, 8, 9 or 10 digits followed by ``_`` and a feature name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Iterable, Sequence
+
+from numazu_geo.errors import SourceNotFoundError
+
+_MESH_RE = re.compile(r"(?<![0-9])([0-9]{10}|[0-9]{9}|[0-9]{8}|[0-9]{6})_(?=[a-zA-Z])")
+
+
+@dataclass(frozen=True)
+class GMLSource:
+    """One CityGML file: on disk (``zip_path`` None) or a member of a zip archive."""
+
+    path: str  # file path, or the member name inside ``zip_path``
+    size: int
+    zip_path: str | None = None
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.path.replace(os.sep, "/")).name
+
+    @property
+    def label(self) -> str:
+        """How the file is named in errors and in the ``source_file`` column."""
+        return f"{self.zip_path}!{self.path}" if self.zip_path else self.path
+
+    @property
+    def mesh_code(self) -> str | None:
+        return mesh_code_from_name(self.name)
+
+    def open(self) -> IO[bytes]:
+        if self.zip_path is None:
+            return open(self.path, "rb")
+        zf = zipfile.ZipFile(self.zip_path)
+        try:
+            member = zf.open(self.path)
+        except Exception:
+            zf.close()
+            raise
+        return _ZipMember(member, zf)
+
+    def read_header(self, n: int) -> bytes:
+        with self.open() as fh:
+            return fh.read(n)
+
+
+class _ZipMember:
+    """A zip member stream that closes its archive when closed."""
+
+    def __init__(self, member, archive):
+        self._member, self._archive = member, archive
+
+    def read(self, n: int = -1) -> bytes:
+        return self._member.read(n)
+
+    def close(self) -> None:
+        self._member.close()
+        self._archive.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def mesh_code_from_name(name: str) -> str | None:
+    """The grid square code in a PLATEAU file name, or None.
+
+    >>> mesh_code_from_name("52382287_bldg_6697_psc_op.gml")
+    '52382287'
+    >>> mesh_code_from_name("tokyo13111_53392633_bldg_6697_2_op__lod2_tex.gml")
+    '53392633'
+    >>> mesh_code_from_name("test_buildingpart.gml") is None
+    True
+    """
+    match = _MESH_RE.search(name)
+    return match.group(1) if match else None
+
+
+def mesh_bounds(code: str | int) -> tuple[float, float, float, float]:
+    """(west_lon, south_lat, east_lon, north_lat) of a JIS X 0410 grid square code.
+
+    1st order: 40' lat x 1 deg lon; 2nd: 1/8 of that; 3rd: 1/10 of the 2nd; 9 and 10 digits are the
+    half (1/2) and quarter (1/4) squares numbered 1-4 (SW, SE, NW, NE).
+    """
+    s = str(code)
+    if len(s) not in (4, 6, 8, 9, 10) or not s.isdigit():
+        raise ValueError(f"not a grid square (mesh) code: {code!r}")
+    lat = int(s[0:2]) / 1.5
+    lon = int(s[2:4]) + 100.0
+    dlat, dlon = 1 / 1.5, 1.0
+    if len(s) >= 6:
+        dlat, dlon = dlat / 8, dlon / 8
+        lat += int(s[4]) * dlat
+        lon += int(s[5]) * dlon
+    if len(s) >= 8:
+        dlat, dlon = dlat / 10, dlon / 10
+        lat += int(s[6]) * dlat
+        lon += int(s[7]) * dlon
+    for digit in s[8:]:
+        q = int(digit) - 1
+        if q not in range(4):
+            raise ValueError(f"not a grid square (mesh) code: {code!r}")
+        dlat, dlon = dlat / 2, dlon / 2
+        lat += (q // 2) * dlat
+        lon += (q % 2) * dlon
+    return (lon, lat, lon + dlon, lat + dlat)
+
+
+def mesh3_code(lat_deg, lon_deg):
+    """3rd-order (8-digit) grid square codes of points, as an int64 array."""
+    import numpy as np
+
+    lat = np.asarray(lat_deg, dtype=float) * 1.5
+    lon = np.asarray(lon_deg, dtype=float) - 100.0
+    p, u = np.floor(lat), np.floor(lon)
+    q, v = np.floor((lat - p) * 8), np.floor((lon - u) * 8)
+    r = np.floor(((lat - p) * 8 - q) * 10)
+    w = np.floor(((lon - u) * 8 - v) * 10)
+    return (p * 1_000_000 + u * 10_000 + q * 1000 + v * 100 + r * 10 + w).astype("int64")
+
+
+def _normalise_mesh(mesh) -> list[str] | None:
+    if mesh is None:
+        return None
+    items = [mesh] if isinstance(mesh, (str, int)) else list(mesh)
+    out = []
+    for item in items:
+        text = str(item).strip()
+        mesh_bounds(text)  # validates
+        out.append(text)
+    return out
+
+
+def mesh_matches(file_code: str | None, wanted: Sequence[str]) -> bool:
+    """True when a file's square overlaps any wanted square (one contains the other)."""
+    if file_code is None:
+        return True  # unknown: cannot pre-filter; rows are filtered after parsing
+    return any(file_code.startswith(w) or w.startswith(file_code) for w in wanted)
+
+
+def bbox_matches(file_code: str | None, bbox) -> bool:
+    if file_code is None or bbox is None:
+        return True
+    w, s, e, n = mesh_bounds(file_code)
+    bw, bs, be, bn = bbox
+    return not (e < bw or w > be or n < bs or s > bn)
+
+
+def _is_zip(path: Path) -> bool:
+    return path.suffix.lower() == ".zip" or (path.is_file() and zipfile.is_zipfile(path))
+
+
+def _zip_sources(path: Path) -> list[GMLSource]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(".gml")]
+    except zipfile.BadZipFile as exc:
+        raise SourceNotFoundError(f"{path}: not a readable zip archive ({exc})") from exc
+    bldg = [i for i in infos if "udx/bldg/" in i.filename.replace("\\", "/")]
+    chosen = bldg or infos
+    return [GMLSource(i.filename, i.file_size, str(path)) for i in sorted(chosen, key=lambda i: i.filename)]
+
+
+def _folder_sources(path: Path) -> list[GMLSource]:
+    for pattern in ("udx/bldg/*.gml", "**/udx/bldg/*.gml", "*.gml", "**/*.gml"):
+        files = sorted(p for p in path.glob(pattern) if p.is_file())
+        if files:
+            return [GMLSource(str(p), p.stat().st_size) for p in files]
+    zips = sorted(path.glob("*.zip"))
+    return [s for z in zips for s in _zip_sources(z)]
+
+
+def resolve_sources(source) -> list[GMLSource]:
+    """Expand ``source`` (path, folder, zip, or an iterable of these) into CityGML files."""
+    if isinstance(source, GMLSource):
+        return [source]
+    if isinstance(source, (str, os.PathLike)):
+        items: Iterable = [source]
+    else:
+        items = list(source)
+        if not items:
+            raise SourceNotFoundError("empty list of sources")
+    out: list[GMLSource] = []
+    for item in items:
+        if isinstance(item, GMLSource):
+            out.append(item)
+            continue
+        path = Path(item)
+        if not path.exists():
+            raise SourceNotFoundError(f"{path}: no such file or folder")
+        if path.is_dir():
+            found = _folder_sources(path)
+            if not found:
+                raise SourceNotFoundError(f"{path}: no .gml files (looked for udx/bldg/*.gml and *.gml)")
+            out.extend(found)
+        elif _is_zip(path):
+            found = _zip_sources(path)
+            if not found:
+                raise SourceNotFoundError(f"{path}: the zip holds no .gml files")
+            out.extend(found)
+        else:
+            out.append(GMLSource(str(path), path.stat().st_size))
+    return out
+
+
+def filter_sources(sources: list[GMLSource], *, mesh=None, bbox=None) -> list[GMLSource]:
+    """Keep the files whose grid square overlaps ``mesh`` / ``bbox`` (unknown squares are kept)."""
+    wanted = _normalise_mesh(mesh)
+    if bbox is not None:
+        bbox = check_bbox(bbox)
+    return [
+        s
+        for s in sources
+        if (wanted is None or mesh_matches(s.mesh_code, wanted)) and bbox_matches(s.mesh_code, bbox)
+    ]
+
+
+def check_bbox(bbox) -> tuple[float, float, float, float]:
+    try:
+        w, s, e, n = (float(v) for v in bbox)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bbox must be (west_lon, south_lat, east_lon, north_lat) in degrees, got {bbox!r}") from exc
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise ValueError(
+            f"bbox must be (west_lon, south_lat, east_lon, north_lat) in degrees with west<=east, "
+            f"south<=north; got {bbox!r}"
+        )
+    return (w, s, e, n)
+
+
+def find_codelist_dirs(src: GMLSource) -> list[str]:
+    """Candidate ``codelists`` folders of the dataset holding ``src`` (nearest first).
+
+    For a zip, entries are returned as ``zip:<zip path>!<member prefix>``.
+    """
+    if src.zip_path is not None:
+        parts = PurePosixPath(src.path.replace("\\", "/")).parts[:-1]
+        with zipfile.ZipFile(src.zip_path) as zf:
+            names = zf.namelist()
+        out = []
+        for i in range(len(parts), -1, -1):
+            prefix = "/".join(parts[:i] + ("codelists",)) + "/"
+            if any(n.startswith(prefix) for n in names):
+                out.append(f"zip:{src.zip_path}!{prefix}")
+        return out
+    out = []
+    for parent in Path(src.path).resolve().parents:
+        cand = parent / "codelists"
+        if cand.is_dir():
+            out.append(str(cand))
+        if len(out) >= 2:
+            break
+    return out
