@@ -306,8 +306,8 @@ def _decompose(df: pd.DataFrame, site: Site) -> pd.DataFrame:
 def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR) -> Climate:
     """Read an EnergyPlus weather file (EPW) with ``pvlib.iotools.read_epw``.
 
-    EPW rows are hour-ending in local standard time; timestamps are moved to the middle of each
-    hour, coerced to ``year`` (typical-year files mix years) and converted to Asia/Tokyo. Missing
+    EPW rows are hour-ending in local standard time (pvlib labels them at the hour's start);
+    timestamps are moved to the middle of each hour, coerced to ``year`` (typical-year files mix years) and converted to Asia/Tokyo. Missing
     irradiance (9999) up to 5 % of the hours is interpolated; more is an error.
     """
     import pvlib
@@ -337,7 +337,8 @@ def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR) -> Climate:
     df = _fill_gaps(df, ("ghi", "dni", "dhi", "temp_air"), path)
     df = df.sort_index()
     step = pd.Series(df.index).diff().median() if len(df) > 1 else pd.Timedelta("1h")
-    df.index = (df.index - step / 2).tz_convert(TIMEZONE)
+    # pvlib labels EPW hour h (hour ending h:00) at its start, (h-1):00; the middle is +30 min
+    df.index = (df.index + step / 2).tz_convert(TIMEZONE)
     df = df.sort_index()
     df["weight_h"] = step / pd.Timedelta("1h")
     return Climate(df, site, f"EPW {path.name}")
@@ -485,7 +486,7 @@ def _assign_direct(df, site, path) -> pd.DataFrame:
     """Decide whether METPV 'direct' is normal-incidence or horizontal by closure with GHI."""
     pos = solar_position(df.index, site)
     cosz = np.clip(np.cos(np.radians(pos["zenith"].to_numpy())), 0.0, None)
-    ghi, dhi, direct = (df[c].to_numpy(dtype=float) for c in ("ghi", "direct", "dhi"))
+    ghi, direct, dhi = (df[c].to_numpy(dtype=float) for c in ("ghi", "direct", "dhi"))
     day = cosz > 0.1
     total = ghi[day].sum()
     if total <= 0:
@@ -520,18 +521,18 @@ def _read_tidy(path, text, *, year, site) -> Climate:
             t = pd.to_datetime(raw[col])
         except Exception as exc:
             raise WeatherFileError(path, f"cannot parse column {col!r} as times ({exc})") from exc
-        t = t.map(lambda ts: ts.replace(year=year))
-        index = pd.DatetimeIndex(t)
+        mid = pd.DatetimeIndex(t) - pd.Timedelta(minutes=30)  # hour-ending -> mid-hour, before
+        index = pd.DatetimeIndex([ts.replace(year=year) for ts in mid])  # moving to ``year``
     elif {"month", "day", "hour"} <= set(raw.columns):
         try:
             base = pd.to_datetime(pd.DataFrame({"year": year, "month": raw["month"], "day": raw["day"]}))
         except Exception as exc:
             raise WeatherFileError(path, f"bad month/day values ({exc})") from exc
-        index = pd.DatetimeIndex(base + pd.to_timedelta(raw["hour"].astype(float), unit="h"))
+        index = pd.DatetimeIndex(base + pd.to_timedelta(raw["hour"].astype(float) - 0.5, unit="h"))
     else:
         raise WeatherFileError(path, "tidy CSV needs a 'time' column or 'month', 'day', 'hour' columns")
     index = index.tz_localize(TIMEZONE) if index.tz is None else index.tz_convert(TIMEZONE)
-    df = pd.DataFrame(index=index - pd.Timedelta(minutes=30))
+    df = pd.DataFrame(index=index)
     for name in ("ghi", "dni", "dhi"):
         for suffix, factor in _TIDY_UNITS.items():
             if name + suffix in raw.columns:

@@ -102,7 +102,7 @@ def possible_sunshine_hours(times: pd.DatetimeIndex, latitude_deg: float) -> pd.
     Allen, R.G. et al. (1998). Crop evapotranspiration, FAO Irrigation and Drainage Paper 56.
     """
     days = pd.DatetimeIndex(times.normalize().unique())
-    doy = days.dayofyear.to_numpy()
+    doy = days.day_of_year.to_numpy()
     decl = 0.409 * np.sin(2 * np.pi / 365 * doy - 1.39)  # FAO-56 eq. 24, radians
     phi = np.radians(latitude_deg)
     ws = np.arccos(np.clip(-np.tan(phi) * np.tan(decl), -1.0, 1.0))  # eq. 25
