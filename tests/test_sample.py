@@ -342,3 +342,115 @@ def test_determinism(tmp_path):
     assert digest(a) == digest(b)
     assert digest(a) != digest(c)
     pd.testing.assert_frame_equal(a.truth, b.truth)
+
+
+# ------------------------------------------------------------------ round trip through the reader
+
+
+def _roof_tilts(geoms) -> np.ndarray:
+    """Tilt (deg) of each 3D polygon from its Newell normal."""
+    out = []
+    for g in geoms:
+        ring = np.asarray(g.exterior.coords)
+        if not np.array_equal(ring[0], ring[-1]):
+            ring = np.vstack([ring, ring[:1]])
+        n = _newell(ring)
+        out.append(np.degrees(np.arccos(abs(n[2]) / np.linalg.norm(n))))
+    return np.array(out)
+
+
+def test_round_trip_read_buildings(district):
+    from numazu_geo.citygml import read_buildings
+
+    gdf = read_buildings(district.path, progress=False)
+    assert gdf.attrs["errors"] == []
+    assert gdf.crs.to_epsg() == 6676  # Numazu: JGD2011 plane rectangular zone VIII
+    truth = district.truth.set_index("gml_id")
+    assert len(gdf) == len(truth) and gdf["gml_id"].is_unique
+    got = gdf.set_index("gml_id").loc[truth.index]
+    assert (got["building_id"] == truth["building_id"]).all()
+    assert (got["city_code"] == "22203").all()
+    np.testing.assert_array_equal(got["measured_height_m"].to_numpy(float), truth["measured_height_m"].to_numpy(float))
+    np.testing.assert_array_equal(got["lod"].to_numpy(int), truth["lod"].to_numpy(int))
+    assert (got["usage_code"] == truth["usage_code"]).all()
+    assert (got["structure_code"] == truth["structure_code"]).all()
+    assert (got["storeys_above_ground"].to_numpy(int) == truth["storeys_above_ground"].to_numpy(int)).all()
+    assert (got["storeys_below_ground"].to_numpy(int) == truth["storeys_below_ground"].to_numpy(int)).all()
+    assert got["year_of_construction"].astype("Float64").equals(truth["year_of_construction"].astype("Float64"))
+    np.testing.assert_allclose(got["total_floor_area_m2"], truth["total_floor_area_m2"], rtol=1e-9)
+    np.testing.assert_allclose(got["ground_z_m"], truth["ground_z_m"], atol=1e-3)
+    np.testing.assert_allclose(got["roof_z_m"], truth["roof_z_m"], atol=1e-3)
+    np.testing.assert_allclose(got.geometry.area, truth["footprint_area_m2"], rtol=0.005)
+    # flood depths: deepest scenario, same NaN pattern; tsunami likewise
+    np.testing.assert_array_equal(got["flood_depth_m"].isna(), truth["flood_depth_m"].isna())
+    np.testing.assert_allclose(got["flood_depth_m"].dropna(), truth["flood_depth_m"].dropna(), atol=5e-4)
+    ranks = got["flood_rank_code"].dropna().astype(int)
+    assert (ranks == truth.loc[ranks.index, "flood_rank"].astype(int)).all()
+    np.testing.assert_array_equal(got["tsunami_depth_m"].isna(), truth["tsunami_depth_m"].isna())
+    assert got["usage"].notna().all()  # labels from the written code lists
+    assert [Path(p).name for p in got["source_file"]] == list(truth["source_file"])
+    # footprints in the right place: centres of the footprints match the truth's lat/lon
+    to_geo = Transformer.from_crs(gdf.crs, "EPSG:6668", always_xy=True)
+    cx, cy = got.geometry.envelope.centroid.x.to_numpy(), got.geometry.envelope.centroid.y.to_numpy()
+    lon, lat = to_geo.transform(cx, cy)
+    rect = (truth["footprint_shape"] == "rect").to_numpy()
+    np.testing.assert_allclose(lat[rect], truth["lat"].to_numpy()[rect], atol=2e-6)
+    np.testing.assert_allclose(lon[rect], truth["lon"].to_numpy()[rect], atol=2e-6)
+
+
+def test_round_trip_zip_and_mesh_filter(tmp_path):
+    from numazu_geo.citygml import read_buildings
+
+    # centred on a grid-square corner south-east of the station: four files
+    sample = make_district(tmp_path / "z", n_buildings=150, seed=4, as_zip=True, progress=False,
+                           center_lat=35.1, center_lon=138.8625)
+    truth = sample.truth
+    assert set(truth["mesh_code"]) == {"52385628", "52385629", "52385618", "52385619"}
+    gdf = read_buildings(sample.path, progress=False)
+    assert sorted(gdf["gml_id"]) == sorted(truth["gml_id"])
+    assert gdf["usage"].notna().all()
+    one = truth["mesh_code"].value_counts().index[0]
+    sub = read_buildings(sample.path, mesh=one, progress=False)
+    assert sorted(sub["building_id"]) == sorted(truth.loc[truth["mesh_code"] == one, "building_id"])
+
+
+def test_round_trip_roof_surfaces(district):
+    from numazu_geo.citygml import read_roof_surfaces
+
+    roofs = read_roof_surfaces(district.path, progress=False)
+    truth = district.truth.set_index("gml_id")
+    assert set(roofs["gml_id"]) == set(truth.index)
+    assert roofs.has_z.all()
+    roofs = roofs.assign(tilt=_roof_tilts(roofs.geometry))
+    expected_faces = {"gable": 2, "hip": 4, "shed": 1, "flat": 1}
+    for gid, faces in roofs.groupby("gml_id"):
+        row = truth.loc[gid]
+        if row["lod"] == 2:
+            assert (faces["roof_source"] == "lod2").all(), gid
+            assert len(faces) == expected_faces[row["roof_type"]], (gid, row["roof_type"])
+            np.testing.assert_allclose(faces["tilt"], row["roof_pitch_deg"], atol=0.2, err_msg=gid)
+        else:
+            assert (faces["roof_source"] == "lod1").all() and len(faces) == 1, gid
+            assert faces["tilt"].iloc[0] < 0.05
+        zmax = max(np.asarray(g.exterior.coords)[:, 2].max() for g in faces.geometry)
+        assert zmax == pytest.approx(row["roof_z_m"], abs=1e-3)
+    lod2 = truth[truth["lod"] == 2]
+    assert set(lod2["roof_type"]) == {"gable", "hip", "shed", "flat"}
+
+
+def test_round_trip_solids(district):
+    from numazu_geo.citygml import read_solids, solids_to_triangles
+
+    solids = read_solids(district.path, progress=False)
+    truth = district.truth.set_index("gml_id")
+    got = solids.set_index("gml_id").loc[truth.index]
+    np.testing.assert_array_equal(got["lod"].to_numpy(int), truth["lod"].to_numpy(int))
+    tri, row = solids_to_triangles(solids)
+    assert tri.shape[1:] == (3, 3) and len(row) == len(tri)
+    # closed shells: the triangles' signed volume equals footprint x height for LOD1 boxes
+    vol = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
+    per = pd.Series(vol).groupby(row).sum()
+    per.index = solids["gml_id"].to_numpy()[per.index]
+    lod1 = truth[truth["lod"] == 1]
+    np.testing.assert_allclose(per.loc[lod1.index].abs(),
+                               lod1["footprint_area_m2"] * lod1["measured_height_m"], rtol=0.01)
