@@ -1,0 +1,91 @@
+"""CO2: emission factor table, kWh -> kg-CO2, district summaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from numazu_geo.co2 import (
+    emission_factor,
+    emission_factors,
+    factor_kg_per_kwh,
+    household_co2,
+    kwh_to_co2_kg,
+    summarise_district,
+)
+
+
+def test_table_has_sources_and_status():
+    df = emission_factors()
+    need = {"utility", "menu", "fiscal_year", "basic_kg_per_kwh", "adjusted_kg_per_kwh", "source", "published", "status"}
+    assert need <= set(df.columns)
+    assert df["source"].notna().all() and df["status"].isin(["P", "S"]).all()
+    # kg-CO2/kWh, not t-CO2/kWh: Japanese grid factors are 0.3-0.6 kg/kWh
+    assert df["basic_kg_per_kwh"].between(0.3, 0.6).all()
+
+
+def test_default_is_latest_verified_tepco():
+    row = emission_factor()
+    assert row["utility"] == "TEPCO Energy Partner"
+    assert row["fiscal_year"] == 2024 and row["status"] == "P"
+    assert factor_kg_per_kwh() == pytest.approx(0.421)
+    assert factor_kg_per_kwh(menu="residual menu M") == pytest.approx(0.452)
+    assert factor_kg_per_kwh("chubu", kind="basic") == pytest.approx(0.376)
+
+
+def test_older_year_basic_and_adjusted_differ():
+    assert factor_kg_per_kwh("TEPCO Energy Partner", 2015, kind="basic") == pytest.approx(0.500)
+    assert factor_kg_per_kwh("TEPCO Energy Partner", 2015, kind="adjusted") == pytest.approx(0.491)
+    assert kwh_to_co2_kg(1000, fiscal_year=2015, kind="basic") == pytest.approx(500.0)
+
+
+def test_lookup_errors():
+    with pytest.raises(KeyError, match="no utility"):
+        emission_factor("Kansai Electric")
+    with pytest.raises(KeyError, match="FY2019"):
+        emission_factor("TEPCO Energy Partner", 2019)
+    with pytest.raises(ValueError, match="kind"):
+        factor_kg_per_kwh(kind="marginal")
+    with pytest.raises(ValueError, match="no adjusted factor"):
+        factor_kg_per_kwh("national average", menu=None)
+    assert factor_kg_per_kwh("national average", menu=None, kind="basic") == pytest.approx(0.423)
+
+
+def test_conversions_keep_shape_and_drop_nan():
+    assert kwh_to_co2_kg(1000.0) == pytest.approx(421.0)
+    assert kwh_to_co2_kg(1000.0, factor=0.5) == pytest.approx(500.0)
+    arr = kwh_to_co2_kg(np.array([1000.0, np.nan, 0.0]))
+    assert arr.tolist() == pytest.approx([421.0, 0.0, 0.0])
+    s = kwh_to_co2_kg(pd.Series([100.0, None], index=["a", "b"]))
+    assert list(s.index) == ["a", "b"] and s["b"] == 0.0
+    with pytest.raises(ValueError):
+        kwh_to_co2_kg(1.0, factor=float("nan"))
+
+
+def test_summarise_district():
+    b = pd.DataFrame(
+        {
+            "kw": [10.0, 0.0, np.nan, 5.0],
+            "kwh_year": [13000.0, 0.0, np.nan, 6000.0],
+            "co2_avoided_kg_year": [5473.0, 0.0, np.nan, 2526.0],
+            "roof_area_m2": [100.0, 20.0, np.nan, 50.0],
+            "usable_area_m2": [90.0, 0.0, 0.0, 40.0],
+        }
+    )
+    s = summarise_district(b)
+    assert s["n_buildings"] == 4 and s["n_viable"] == 2
+    assert s["share_roofs_viable"] == pytest.approx(0.5)
+    assert s["total_kw"] == pytest.approx(15.0)
+    assert s["total_kwh_year"] == pytest.approx(19000.0)
+    assert s["specific_yield_kwh_kwp"] == pytest.approx(19000 / 15)
+    assert s["co2_avoided_t_year"] == pytest.approx(7.999)
+    hh = household_co2()
+    assert hh["household_co2_total"] == pytest.approx(2.59)
+    assert s["households_co2_equivalent"] == pytest.approx(7.999 / 2.59)
+    assert s["households_electricity_co2_equivalent"] == pytest.approx(7.999 / 1.74)
+    assert all(np.isfinite(v) for v in s.values())
+    empty = summarise_district(b.iloc[:0])
+    assert empty["share_roofs_viable"] == 0.0 and empty["total_kw"] == 0.0
+    with pytest.raises(TypeError):
+        summarise_district([1, 2])
