@@ -395,14 +395,14 @@ def _read_each(reader, files, crs, progress):
     return gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=parts[0].crs)
 
 
-def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress):
+def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_solids=True):
     """(buildings or None, roof_surfaces, solids) from what the user passed."""
     from numazu_geo import citygml
 
     if isinstance(buildings_or_source, gpd.GeoDataFrame):
         buildings = buildings_or_source
         crs = buildings.crs
-        if roof_surfaces is None or solids is None:
+        if roof_surfaces is None or (solids is None and need_solids):
             files = []
             if "source_file" in buildings.columns:
                 files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
@@ -420,7 +420,7 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress):
                 roof_surfaces = _read_each(citygml.read_roof_surfaces, files, crs, progress)
                 if roof_surfaces is not None and "gml_id" in buildings.columns:
                     roof_surfaces = roof_surfaces[roof_surfaces["gml_id"].isin(set(buildings["gml_id"]))]
-            if solids is None:
+            if solids is None and need_solids:
                 # all solids of the files: neighbours outside the selection still cast shade
                 solids = _read_each(citygml.read_solids, files, crs, progress)
         return buildings, roof_surfaces, solids
@@ -432,12 +432,12 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress):
     if isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() == ".parquet":
         from numazu_geo.io import read_parquet
 
-        return _resolve_inputs(read_parquet(source), roof_surfaces, solids, progress)
+        return _resolve_inputs(read_parquet(source), roof_surfaces, solids, progress, need_solids)
     buildings = citygml.read_buildings(source, progress=progress)
     crs = buildings.crs
     if roof_surfaces is None:
         roof_surfaces = citygml.read_roof_surfaces(source, crs=crs, progress=progress)
-    if solids is None:
+    if solids is None and need_solids:
         solids = citygml.read_solids(source, crs=crs, progress=progress)
     return buildings, roof_surfaces, solids
 
@@ -534,7 +534,9 @@ def solar_potential(
     from numazu_geo.co2 import emission_factor
     from numazu_geo.solar.roofs import roof_faces, sample_points
 
-    buildings, roof_surfaces, solids = _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress)
+    buildings, roof_surfaces, solids = _resolve_inputs(
+        buildings_or_source, roof_surfaces, solids, progress, need_solids=shading and scene is None
+    )
     if roof_surfaces is None or len(roof_surfaces) == 0:
         log.warning("solar_potential: no roof surfaces found")
         roof_surfaces = gpd.GeoDataFrame(
@@ -650,9 +652,13 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             top = reasons.value_counts().index[0] if len(reasons) else "no sample points"
             rec["reason"] = f"no usable roof faces ({top})"
         rows.append(rec)
-    agg = pd.DataFrame(rows)
-    if len(agg) == 0:
-        agg = pd.DataFrame(columns=["building_key"])
+    agg_columns = ["building_key", "n_faces", "n_usable_faces", "roof_area_m2", "usable_area_m2", "kwh_m2_year",
+                   *MONTH_COLUMNS, "unshaded_kwh_m2_year", "shading_loss", "sky_view_factor", "kw", "kwh_year",
+                   "co2_avoided_kg_year", "reason"]  # fmt: skip
+    agg = pd.DataFrame(rows, columns=agg_columns)
+    for col in agg_columns[1:-1]:
+        agg[col] = agg[col].astype(float)
+    agg["building_key"] = agg["building_key"].astype(object)
     if buildings is None:
         geom = faces.geometry.apply(lambda g: shapely.force_2d(g) if g is not None else None)
         foot = gpd.GeoDataFrame({"building_key": faces["building_key"].to_numpy()}, geometry=geom.values, crs=faces.crs)

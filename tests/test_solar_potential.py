@@ -1,0 +1,199 @@
+"""solar_potential end to end: analytic wall shading, buildings and faces tables, bad input,
+reproducibility, per-point output, and real PLATEAU LOD2 blocks."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from numazu_geo.solar.climate import default_climate
+from numazu_geo.solar.irradiance import climate_inputs, poa_components
+from numazu_geo.solar.potential import MONTH_COLUMNS, SolarResult, solar_potential, sun_bins
+from numazu_geo.solar.shading import ShadingScene
+from numazu_geo.solar.sun import sun_vectors
+
+CRS = "EPSG:6676"
+X0, Y0 = -31000.0, -98000.0
+
+
+def box_triangles(x0, y0, x1, y1, z0, z1):
+    """12 triangles of an axis-aligned box."""
+    v = np.array([[x, y, z] for z in (z0, z1) for y in (y0, y1) for x in (x0, x1)], dtype=float)
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    tris = []
+    for a, b, c, d in quads:
+        tris += [(v[a], v[b], v[c]), (v[a], v[c], v[d])]
+    return np.array(tris)
+
+
+def roof_square(cx, cy, half, z):
+    return shapely.Polygon([(cx - half, cy - half, z), (cx + half, cy - half, z), (cx + half, cy + half, z), (cx - half, cy + half, z)])
+
+
+@pytest.fixture(scope="module")
+def quick_climate():
+    return default_climate(days="monthly")  # one day per month: 288 hours
+
+
+def test_wall_shading_matches_geometry_hour_by_hour(quick_climate):
+    """A roof point d north of a long wall rising h above it loses exactly the beam of the hours
+    whose sun ray meets the wall (exact hourly mode); Tregenza binning stays close."""
+    d, h = 10.0, 8.0
+    wall = box_triangles(X0 - 2000, Y0 - d - 0.5, X0 + 2000, Y0 - d, 0.0, h)
+    rs = gpd.GeoDataFrame({"gml_id": ["p"], "building_id": ["P"], "surface_id": ["r"], "roof_source": "lod2"},
+                          geometry=[roof_square(X0, Y0, 1.0, 0.0)], crs=CRS)  # fmt: skip
+    opts = {"min_area_m2": 1.0, "flat_tilt_deg": 0.0}
+    exact = solar_potential(roof_surfaces=rs, scene=ShadingScene(wall), climate=quick_climate, sun_binning=None,
+                            face_options=opts, keep_points=True, progress=False, spacing_m=2.0)  # fmt: skip
+    assert len(exact.points) == 1
+    p = exact.points.iloc[0]
+    assert (p["x"], p["y"]) == pytest.approx((X0, Y0))
+
+    x = climate_inputs(quick_climate)
+    comp = poa_components([0.0], [180.0], x["zenith"], x["azimuth"], x["dni"], x["ghi"], x["dhi"], x["dni_extra"], x["airmass"])
+    w = x["weight_h"].to_numpy() / 1000
+    sun = sun_vectors(x["elevation"], x["azimuth"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = d / -sun[:, 1]  # distance along the ray to the wall's north face
+        hits = (sun[:, 1] < 0) & (x["elevation"].to_numpy() > 0) & (t * sun[:, 2] < h) & (np.abs(t * sun[:, 0]) < 2000)
+    beam = (comp["beam"][0] + comp["circumsolar"][0]) * w
+    expected_beam = float(beam[~hits].sum())
+    assert hits.sum() > 25 and beam[hits].sum() > 0.1 * beam.sum()  # the wall matters
+    diffuse = float(((comp["isotropic"][0] + comp["horizon"][0]) * w).sum())
+    ground = float((comp["ground"][0] * w).sum())
+    svf = p["sky_view_factor"]
+    # half the sky toward the wall is cut below atan(h/d): SVF well below 1 but above 0.5
+    assert 0.6 < svf < 0.95
+    got_beam = p["kwh_m2_year"] - svf * diffuse - ground
+    assert got_beam == pytest.approx(expected_beam, rel=0.01)
+    face = exact.faces.iloc[0]
+    assert face["unshaded_kwh_m2_year"] == pytest.approx(float((sum(comp[k][0] for k in comp) * w).sum()), rel=1e-9)
+    assert face["shading_loss"] == pytest.approx(1 - p["kwh_m2_year"] / face["unshaded_kwh_m2_year"])
+
+    binned = solar_potential(roof_surfaces=rs, scene=ShadingScene(wall), climate=quick_climate,
+                             face_options=opts, progress=False, spacing_m=2.0)  # fmt: skip
+    err = abs(binned.faces.iloc[0]["kwh_m2_year"] / face["kwh_m2_year"] - 1)
+    assert err < 0.05  # Tregenza binning error of the annual total at a sharply shaded point
+
+
+def test_sun_bins_cover_daylight(quick_climate):
+    x = climate_inputs(quick_climate)
+    b = sun_bins(x, "tregenza")
+    assert len(b.directions) < 145 and len(b.directions) > 20
+    assert np.allclose(np.linalg.norm(b.directions, axis=1), 1.0)
+    assert (b.directions[:, 2] > 0).all()
+    assert set(b.bin_month) == set(range(1, 13))
+    e = sun_bins(x, None)
+    assert len(e.directions) == (x["elevation"] > 0).sum()
+    with pytest.raises(ValueError):
+        sun_bins(x, "reinhart")
+
+
+def _district():
+    """A 40 m tower with a low house right north of it, an isolated house, a building without
+    roof surfaces, one with only a degenerate roof and one with only a tiny roof."""
+    tri = [
+        box_triangles(X0 - 10, Y0 - 10, X0 + 10, Y0 + 10, 0, 40),  # tower T
+        box_triangles(X0 - 5, Y0 + 12, X0 + 5, Y0 + 22, 0, 6),  # shaded house S
+        box_triangles(X0 + 995, Y0 - 5, X0 + 1005, Y0 + 5, 0, 6),  # isolated house I
+    ]
+    roofs = [
+        ("t", "T", roof_square(X0, Y0, 10, 40)),
+        ("s", "S", roof_square(X0, Y0 + 17, 5, 6)),
+        ("i", "I", roof_square(X0 + 1000, Y0, 5, 6)),
+        ("d", "D", shapely.Polygon([(X0 + 500, Y0, 5), (X0 + 501, Y0, 5), (X0 + 502, Y0, 5)])),  # collinear
+        ("k", "K", roof_square(X0 + 600, Y0, 1, 5)),  # 4 m2: too small
+    ]
+    rs = gpd.GeoDataFrame(
+        {"gml_id": [r[0] for r in roofs], "building_id": [r[1] for r in roofs],
+         "surface_id": [f"{r[0]}_roof" for r in roofs], "roof_source": "lod2"},
+        geometry=[r[2] for r in roofs], crs=CRS,
+    )  # fmt: skip
+    names = ["t", "s", "i", "d", "k", "n"]
+    ids = ["T", "S", "I", "D", "K", None]  # "n" has no building ID: keyed by gml_id
+    feet = [shapely.box(X0 + 300 * i, Y0, X0 + 300 * i + 5, Y0 + 5) for i in range(len(names))]
+    buildings = gpd.GeoDataFrame({"gml_id": names, "building_id": ids, "measured_height_m": 6.0}, geometry=feet, crs=CRS)
+    return buildings, rs, ShadingScene(np.concatenate(tri))
+
+
+@pytest.fixture(scope="module")
+def district_result(quick_climate) -> SolarResult:
+    buildings, rs, scene = _district()
+    return solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False, keep_points=True)
+
+
+def test_buildings_table(district_result):
+    b = district_result.buildings.set_index("building_key")
+    need = ["building_id", "gml_id", "kwh_m2_year", *MONTH_COLUMNS, "shading_loss", "sky_view_factor", "roof_area_m2",
+            "usable_area_m2", "kw", "kwh_year", "co2_avoided_kg_year", "reason", "geometry"]  # fmt: skip
+    assert set(need) <= set(b.columns)
+    assert list(b.index) == ["T", "S", "I", "D", "K", "n"]
+    assert district_result.buildings.crs == CRS
+    # the house north of the tower is shaded, the isolated house is not
+    assert b.loc["S", "shading_loss"] > 0.15
+    assert b.loc["I", "shading_loss"] < 0.01
+    assert b.loc["T", "shading_loss"] < 0.01
+    assert b.loc["S", "kwh_m2_year"] < 0.85 * b.loc["I", "kwh_m2_year"]
+    assert b.loc["S", "sky_view_factor"] < b.loc["I", "sky_view_factor"]
+    # PV formulas
+    assert b.loc["I", "usable_area_m2"] == pytest.approx(100.0)
+    assert b.loc["I", "kw"] == pytest.approx(100 * 0.8 * 0.167)
+    assert b.loc["I", "kwh_year"] == pytest.approx(b.loc["I", "kw"] * b.loc["I", "kwh_m2_year"] * 0.88)
+    assert b.loc["I", "co2_avoided_kg_year"] == pytest.approx(b.loc["I", "kwh_year"] * 0.421)
+    assert b.loc["I", MONTH_COLUMNS].sum() == pytest.approx(b.loc["I", "kwh_m2_year"])
+    assert b.loc["I", "reason"] == ""
+
+
+def test_bad_roofs_give_zero_with_reason(district_result):
+    b = district_result.buildings.set_index("building_key")
+    for key, why in (("D", "degenerate polygon"), ("K", "area < 10 m2"), ("n", "no roof surfaces")):
+        assert b.loc[key, "kw"] == 0 and b.loc[key, "kwh_year"] == 0 and b.loc[key, "co2_avoided_kg_year"] == 0
+        assert why in b.loc[key, "reason"], (key, b.loc[key, "reason"])
+        assert np.isnan(b.loc[key, "kwh_m2_year"])
+    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2"):
+        assert np.isfinite(b[col]).all(), col
+    s = district_result.summary()
+    assert s["n_buildings"] == 6 and s["n_viable"] == 3
+    assert s["total_kwh_year"] == pytest.approx(b["kwh_year"].sum())
+    assert all(np.isfinite(v) for v in s.values() if isinstance(v, float))
+    assert s["climate_approximate"] is True
+    assert "SolarResult(6 buildings" in repr(district_result)
+
+
+def test_faces_and_points(district_result):
+    f = district_result.faces.set_index("face_id")
+    assert f.loc["d_roof", "reason"] == "degenerate polygon" and f.loc["d_roof", "n_points"] == 0
+    assert f.loc["t_roof", "n_points"] == 400  # 20 x 20 m at 1 m spacing
+    pts = district_result.points
+    assert pts.crs == CRS and pts.geometry.has_z.all()
+    area = pts.groupby("building_key")["area_m2"].sum()
+    b = district_result.buildings.set_index("building_key")
+    assert area.loc["S"] == pytest.approx(b.loc["S", "usable_area_m2"])
+    s_pts = pts[pts["building_key"] == "S"]
+    # the south edge of the shaded roof (next to the tower) gets less than its north edge
+    south = s_pts[s_pts.geometry.y < Y0 + 14]["kwh_m2_year"].mean()
+    north = s_pts[s_pts.geometry.y > Y0 + 20]["kwh_m2_year"].mean()
+    assert south < north
+    assert (pts["kwh_m2_year"] <= pts["unshaded_kwh_m2_year"] + 1e-9).all()
+
+
+def test_reproducible(quick_climate, district_result):
+    buildings, rs, scene = _district()
+    again = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False)
+    cols = ["kwh_m2_year", "shading_loss", "sky_view_factor", "kwh_year"]
+    pd.testing.assert_frame_equal(
+        again.buildings[cols].reset_index(drop=True), district_result.buildings[cols].reset_index(drop=True)
+    )
+
+
+def test_no_shading_option_and_empty_input(quick_climate):
+    buildings, rs, scene = _district()
+    free = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, shading=False, progress=False)
+    b = free.buildings.set_index("building_key")
+    assert b.loc["S", "shading_loss"] == 0 and b.loc["S", "sky_view_factor"] == 1
+    empty = solar_potential(buildings, roof_surfaces=rs.iloc[:0], scene=scene, climate=quick_climate, progress=False)
+    assert (empty.buildings["kw"] == 0).all()
+    assert (empty.buildings["reason"] == "no roof surfaces").all()
