@@ -35,7 +35,6 @@ References
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import math
 import os
