@@ -880,7 +880,8 @@ def make_district(
         (gable/hip/shed/flat: the designed roof form; only LOD2 buildings carry it in their
         geometry, LOD1 boxes reach the top of the roof), ``roof_pitch_deg``,
         ``ridge_azimuth_deg`` (gable/hip, 0-180, 0 = north), ``roof_azimuth_deg`` (shed: the
-        way the roof faces), ``usage_code``, ``storeys_above_ground``,
+        way the roof faces; azimuths are from true north at the district centre, so in
+        EPSG:6676 grid north they differ by the meridian convergence, ~0.2 deg at Numazu), ``usage_code``, ``storeys_above_ground``,
         ``storeys_below_ground``, ``year_of_construction``, ``total_floor_area_m2``,
         ``structure_code``, ``footprint_area_m2``, ``footprint_shape`` (rect/L),
         ``ground_z_m``, ``eave_z_m``, ``roof_z_m`` (ground + measured height; heights above
