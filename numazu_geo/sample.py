@@ -56,7 +56,7 @@ __all__ = ["DistrictSample", "make_district", "mesh_code", "mesh_bounds", "ROOF_
 # Constants (sources in comments)
 # --------------------------------------------------------------------------------------------
 
-#: Numazu Station, approximately (GSI 地理院地図, read by eye, 2024).
+#: Numazu Station, approximately (the project brief's figure; not surveyed).
 NUMAZU_STATION_LAT = 35.1025
 NUMAZU_STATION_LON = 138.8600
 #: Municipality code of Numazu-shi and prefecture code of Shizuoka (総務省 全国地方公共団体コード).
@@ -64,13 +64,14 @@ CITY_CODE = "22203"
 PREFECTURE_CODE = "22"
 #: Spec namespaces of PLATEAU v4 (i-UR 3.1 on CityGML 2.0), as in the official 2024 files.
 URO_NS = "https://www.geospatial.jp/iur/uro/3.1"
-#: Date written into core:creationDate (the fiscal-2023 data were published in March 2024).
+#: Date written into core:creationDate (a fixed date, so output is reproducible).
 CREATION_DATE = "2024-03-29"
-#: Year written into uro:surveyYear (都市計画基礎調査 survey year assumed for the sample).
+#: Year written into uro:surveyYear (an assumed 都市計画基礎調査 survey year; synthetic).
 SURVEY_YEAR = 2021
 
-#: The Kano River (狩野川) through central Numazu to its mouth, (lat, lon), traced roughly from
-#: GSI 地理院地図 (2024). Only used to make flood depths fall off with distance.
+#: The Kano River (狩野川) through central Numazu to its mouth, (lat, lon): a rough sketch of its
+#: course written from general knowledge of the city, NOT traced from a map. Only used to keep
+#: plots out of the river and to make flood depths fall off with distance.
 KANO_RIVER_LATLON = (
     (35.1170, 138.8830),
     (35.1080, 138.8760),
@@ -79,9 +80,9 @@ KANO_RIVER_LATLON = (
     (35.0920, 138.8560),
     (35.0870, 138.8510),
 )
-#: Half the width of the Kano River in central Numazu (~120 m wide, rough, from aerial photos).
+#: Half the width given to the river in the sample (~120 m wide; a rough assumption).
 KANO_RIVER_HALF_WIDTH_M = 60.0
-#: The Suruga Bay shore near Numazu (千本浜 to 我入道), (lat, lon), traced roughly from GSI maps.
+#: The Suruga Bay shore near Numazu (千本浜 to 我入道), (lat, lon): a rough sketch, not traced from a map.
 SHORE_LATLON = (
     (35.0780, 138.8000),
     (35.0835, 138.8350),
@@ -101,8 +102,9 @@ GRID_ROTATION_DEG = 17.0
 CORE_RADIUS_M = 110.0
 MIXED_RADIUS_M = 320.0
 
-#: Roof pitch ranges. Japanese pitched house roofs are typically 4寸-6寸 (21.8-31.0 deg); the
-#: sample uses 20-35 deg for gable/hip and 12-22 deg for shed (片流れ, usually 2.5-4寸) roofs.
+#: Roof pitch ranges (synthetic). Common Japanese house pitches are around 4寸-6寸 (21.8-31.0 deg,
+#: rise per 10 sun of run); the sample uses 20-35 deg for gable/hip and a lower 12-22 deg for shed
+#: (片流れ) roofs.
 PITCHED_ROOF_PITCH_DEG = (20.0, 35.0)
 SHED_ROOF_PITCH_DEG = (12.0, 22.0)
 #: Largest rise (m) of a pitched roof, unless the pitch range forces more: keeps two-storey
@@ -110,8 +112,9 @@ SHED_ROOF_PITCH_DEG = (12.0, 22.0)
 MAX_ROOF_RISE_M = 2.8
 #: Widest footprint (m, across the slope) that gets a pitched roof in the sample.
 MAX_PITCHED_WIDTH_M = 14.0
-#: Storey heights (m): wooden houses ~2.9 m, apartments ~3.0 m, offices/shops ~3.6 m
-#: (typical values; cf. PLATEAU lod1HeightType 9 which assumes 3 m per storey).
+#: Storey heights (m): wooden houses ~2.9 m, apartments ~3.0 m, offices/shops ~3.6 m (assumed
+#: typical values; cf. PLATEAU code list DataQualityAttribute_lod1HeightType code 9, which
+#: estimates heights as 3 m x storeys).
 STOREY_HEIGHT_HOUSE_M = 2.9
 STOREY_HEIGHT_APARTMENT_M = 3.0
 STOREY_HEIGHT_COMMERCIAL_M = 3.6
@@ -126,7 +129,7 @@ FLOOD_RANK_EDGES_M = (0.5, 3.0, 5.0, 10.0, 20.0)
 _FLOOR_AREA_FACTOR = (0.85, 1.0)  # total floor area / (footprint x storeys), synthetic
 
 _ZONE_NAMES = ("core", "mixed", "residential")
-# usage code probabilities per zone (synthetic, shaped after 都市計画基礎調査 land-use mixes)
+# usage code probabilities per zone (synthetic, chosen by hand to look like a Japanese station district)
 _USAGE_BY_ZONE = (
     (("401", 0.30), ("402", 0.28), ("403", 0.10), ("404", 0.17), ("412", 0.08), ("414", 0.07)),
     (("411", 0.60), ("412", 0.14), ("413", 0.10), ("414", 0.04), ("402", 0.08), ("401", 0.04)),
