@@ -197,3 +197,35 @@ def test_no_shading_option_and_empty_input(quick_climate):
     empty = solar_potential(buildings, roof_surfaces=rs.iloc[:0], scene=scene, climate=quick_climate, progress=False)
     assert (empty.buildings["kw"] == 0).all()
     assert (empty.buildings["reason"] == "no roof surfaces").all()
+
+
+def test_plateau_lod2_neighbours_add_shading():
+    """Real dense Tokyo LOD2 block (PLATEAU v2, Kita-ku 53392633): each building's roofs lose more
+    light with its neighbours in the scene than alone, and the low buildings between taller ones
+    lose markedly more. The buildings-GeoDataFrame path reads roofs and solids from source_file."""
+    from conftest import require_shared
+
+    from numazu_geo.citygml import read_buildings, read_solids
+
+    path = require_shared("data", "plateau", "v2_uro2.0", "tokyo13111_2022_53392633_bldg_6697_2_op__lod2_tex.gml")
+    clim = default_climate(days="monthly")
+    buildings = read_buildings(path, progress=False)
+    solids = read_solids(path, crs=buildings.crs, progress=False)
+    assert len(buildings) >= 8
+    together = solar_potential(buildings, climate=clim, spacing_m=2.0, progress=False)  # reads from source_file
+    with_n = together.buildings.set_index("building_key")
+    assert (with_n["reason"] == "").all() and (with_n["kw"] > 0).all()
+    gains = {}
+    for i in range(len(buildings)):
+        one = buildings.iloc[[i]]
+        own = solids[solids["gml_id"] == one["gml_id"].iloc[0]]
+        alone = solar_potential(one, solids=own, climate=clim, spacing_m=2.0, progress=False).buildings.iloc[0]
+        key = alone["building_key"]
+        assert with_n.loc[key, "shading_loss"] >= alone["shading_loss"] - 1e-9
+        assert with_n.loc[key, "kwh_m2_year"] <= alone["kwh_m2_year"] + 1e-9
+        gains[key] = with_n.loc[key, "shading_loss"] - alone["shading_loss"]
+    assert sum(g > 0.05 for g in gains.values()) >= 2
+    # the tallest building is the least affected by its neighbours
+    tallest = with_n["measured_height_m"].idxmax()
+    assert gains[tallest] <= np.median(list(gains.values()))
+    assert with_n["kwh_m2_year"].max() < 2500  # clear-sky bound
