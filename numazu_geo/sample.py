@@ -803,13 +803,6 @@ def _envelope(d: dict, idx: np.ndarray) -> tuple[str, str]:
     return lo, hi
 
 
-def _readable(tmp: Path) -> None:
-    """Give a file made by :func:`numazu_geo.io.atomic_path` (mkstemp: 0600) the usual mode."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
-
-
 def _codelist_xml(name: str, entries: Iterable[tuple[str, str]]) -> str:
     cid = uuid.uuid5(uuid.NAMESPACE_URL, f"numazu-geo/sample/codelists/{name}")
     lines = [
@@ -948,7 +941,6 @@ def make_district(
                         info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                         info.compress_type = zipfile.ZIP_DEFLATED
                         zf.writestr(info, data)
-                _readable(tmp)
             result_path = target
         else:
             if one_file and out.suffix.lower() == ".gml":
@@ -959,13 +951,11 @@ def make_district(
                 with atomic_path(gml_dir / fname, suffix=".gml") as tmp:
                     with open(tmp, "wb", buffering=1 << 20) as fh:
                         written += stream(fh, idx)
-                    _readable(tmp)
                 files.append(os.path.relpath(gml_dir / fname, root).replace(os.sep, "/"))
             if not (one_file and out.suffix.lower() == ".gml"):
                 for name, data in codelists.items():
                     with atomic_path(root / name, suffix=".xml") as tmp:
                         tmp.write_bytes(data)
-                        _readable(tmp)
             result_path = gml_dir / next(iter(groups)) if one_file else out
     finally:
         bar.close()
