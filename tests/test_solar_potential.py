@@ -229,3 +229,19 @@ def test_plateau_lod2_neighbours_add_shading():
     tallest = with_n["measured_height_m"].idxmax()
     assert gains[tallest] <= np.median(list(gains.values()))
     assert with_n["kwh_m2_year"].max() < 2500  # clear-sky bound
+
+
+def test_cli_solar(tmp_path, capsys):
+    from conftest import require_shared
+
+    from numazu_geo.cli import main
+
+    path = require_shared("data", "plateau", "v2_uro2.0", "tokyo13111_2022_53392633_bldg_6697_2_op__lod2_tex.gml")
+    out = tmp_path / "solar.csv"
+    rc = main(["solar", str(path), "-o", str(out), "--quick", "--spacing", "2", "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "APPROXIMATE" in text and "MWh/yr" in text and "t-CO2/yr" in text
+    table = pd.read_csv(out)
+    assert len(table) >= 8 and (table["kwh_year"] > 0).all()
+    assert main(["solar", str(tmp_path / "missing.gml"), "-o", str(out)]) == 1
