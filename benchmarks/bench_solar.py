@@ -178,8 +178,15 @@ def bench_rays(n_buildings: int, n_points: int, workdir: Path) -> dict:
             "trimesh_mrays_s": k / t_tm / 1e6}  # fmt: skip
 
 
+def _solar_potential():
+    try:
+        from numazu_geo.solar import solar_potential
+    except ImportError:
+        from numazu_geo.solar.potential import solar_potential
+    return solar_potential
+
+
 def bench_end_to_end(n_buildings: int, workdir: Path, spacing_m: float = 2.0) -> dict:
-    import numazu_geo
     from numazu_geo.citygml import read_buildings, read_roof_surfaces, read_solids
 
     district, t_make = _district(n_buildings, workdir)
@@ -190,7 +197,7 @@ def bench_end_to_end(n_buildings: int, workdir: Path, spacing_m: float = 2.0) ->
     solids = read_solids(district.path, crs=buildings.crs, progress=False)
     t_read = time.perf_counter() - t0
     t0 = time.perf_counter()
-    result = numazu_geo.solar_potential(
+    result = _solar_potential()(
         buildings, roof_surfaces=roofs, solids=solids, spacing_m=spacing_m, progress=False
     )
     t_solar = time.perf_counter() - t0
@@ -208,7 +215,6 @@ def bench_end_to_end(n_buildings: int, workdir: Path, spacing_m: float = 2.0) ->
 
 
 def bench_error(n_buildings: int, n_roofs: int, workdir: Path, seed: int = 7) -> pd.DataFrame:
-    import numazu_geo
     from numazu_geo.citygml import read_buildings, read_roof_surfaces, read_solids
 
     district, _ = _district(n_buildings, workdir)
@@ -226,7 +232,7 @@ def bench_error(n_buildings: int, n_roofs: int, workdir: Path, seed: int = 7) ->
     for label, spacing, binning in [("district default (2 m, Tregenza)", 2.0, "tregenza"),
                                     ("reference (1 m, hourly)", 1.0, None)]:  # fmt: skip
         t0 = time.perf_counter()
-        res = numazu_geo.solar_potential(
+        res = _solar_potential()(
             pick, roof_surfaces=sub_roofs, solids=solids, spacing_m=spacing,
             sun_binning=binning, progress=False,
         )  # fmt: skip

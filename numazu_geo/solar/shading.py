@@ -257,49 +257,63 @@ class ShadingScene:
         base = (p - self.origin) + self.offset_m * np.where(ok[:, None], nrm, 0.0)
         return base.astype(np.float32), np.where(ok[:, None], nrm, np.nan), ok
 
-    def _visible_runs(self, base32, nrm, run_dirs, run_mask, run_of_point, progress, desc):
-        """Core: (N, K) visibility, casting only the rays ``run_mask`` allows.
+    def _iter_cast(self, base32, run_of_point, run_dirs, run_mask, progress, desc):
+        """Cast the rays ``run_mask`` allows, chunk by chunk.
 
         Consecutive points with the same normal (the points of one face) form a "run" and share
-        their direction set: ``run_dirs`` (R, K, 3) or (1, K, 3) when every run uses the same
-        directions, and ``run_mask`` (R, K) which of them to cast. Rays are built with cheap
-        contiguous operations (repeat of origins, one gather of 12-byte direction rows), cast
-        in chunks of about ``chunk_rays``, and scattered back into the (N, K) result.
+        their direction set: ``run_dirs`` (R, K, 3), or (1, K, 3) when every run uses the same
+        directions, and ``run_mask`` (R, K) says which to cast. The allowed directions of each run
+        are stored once, compacted; the rays of a chunk are then built with a handful of
+        contiguous NumPy passes (an arange, a repeat of origins, one gather of 12-byte direction
+        rows) and cast in chunks of about ``chunk_rays``.
+
+        Yields ``(s, e, c, col, vis)``: points ``s:e``, rays per point ``c``, the direction
+        column (0..K-1) of each ray and its visibility, rays ordered point by point.
         """
         n, k = len(base32), run_mask.shape[1]
-        out = np.zeros((n, k), dtype=bool)
         if n == 0 or k == 0:
-            return out
-        shared = run_dirs.shape[0] == 1
-        d32 = np.ascontiguousarray(run_dirs, dtype=np.float32).reshape(-1, 3)
-        d_rows = d32.view(np.dtype((np.void, 12))).ravel()
-        o_rows = base32.view(np.dtype((np.void, 12))).ravel()
+            return
+        flat_run = np.flatnonzero(run_mask)  # r * k + j, run-major
+        col_c = flat_run % k  # compact: direction column of each allowed (run, j)
+        table = run_dirs.reshape(-1, 3)[col_c if run_dirs.shape[0] == 1 else flat_run]
+        d_rows = np.ascontiguousarray(table, dtype=np.float32).view(np.dtype((np.void, 12)))
+        d_rows = d_rows.ravel()
+        o_rows = np.ascontiguousarray(base32).view(np.dtype((np.void, 12))).ravel()
         cnt_run = run_mask.sum(axis=1)
+        start_run = np.cumsum(cnt_run) - cnt_run
         cnt = cnt_run[run_of_point]
-        # chunks of points holding ~chunk_rays rays
         cum = np.cumsum(cnt)
         bounds = [0]
         while bounds[-1] < n:
             done = cum[bounds[-1] - 1] if bounds[-1] else 0
             nxt = int(np.searchsorted(cum, done + self.chunk_rays, side="right"))
             bounds.append(min(n, max(nxt, bounds[-1] + 1)))
-        flat_out = out.reshape(-1)
-        for s, e in tqdm(
-            list(zip(bounds[:-1], bounds[1:])), desc=desc, disable=not progress, unit="chunk"
-        ):
+        pairs = list(zip(bounds[:-1], bounds[1:]))
+        for s, e in tqdm(pairs, desc=desc, disable=not progress, unit="chunk"):
             c = cnt[s:e]
-            total = int(c.sum())
+            total = int(cum[e - 1] - (cum[s - 1] if s else 0))
             if total == 0:
                 continue
-            runs = run_of_point[s:e]
-            flat = np.flatnonzero(run_mask[runs])  # p_local * k + j
-            jj = flat - np.repeat(np.arange(e - s, dtype=np.int64) * k, c)
-            sel = jj if shared else np.repeat(runs.astype(np.int64) * k, c) + jj
+            point_start = np.cumsum(c) - c
+            sel = np.arange(total, dtype=np.int64)
+            sel += np.repeat(start_run[run_of_point[s:e]] - point_start, c)
             d = d_rows.take(sel).view(np.float32).reshape(total, 3)
             o = np.repeat(o_rows[s:e], c).view(np.float32).reshape(total, 3)
-            o += self.offset_m * d
+            o += np.float32(self.offset_m) * d
             vis = self._cast(o, d)
-            flat_out[s * k + flat] = vis
+            yield s, e, c, col_c[sel], vis
+
+    def _visible_matrix(self, base32, run_of_point, run_dirs, run_mask, progress, desc):
+        """(N, K) visibility; pairs not allowed by ``run_mask`` are False."""
+        n, k = len(base32), run_mask.shape[1]
+        out = np.zeros((n, k), dtype=bool)
+        flat_out = out.reshape(-1)
+        for s, e, c, col, vis in self._iter_cast(
+            base32, run_of_point, run_dirs, run_mask, progress, desc
+        ):
+            idx = np.repeat(np.arange(s, e, dtype=np.int64) * k, c)
+            idx += col
+            flat_out[idx] = vis
         return out
 
     @staticmethod
@@ -317,9 +331,7 @@ class ShadingScene:
         run_of_point, run_nrm = self._runs(nrm)
         with np.errstate(invalid="ignore"):
             run_mask = (run_nrm @ dirs.T > 0) & (dirs[:, 2] > 0)
-        return self._visible_runs(
-            base32, nrm, dirs[None], run_mask, run_of_point, progress, desc
-        )
+        return self._visible_matrix(base32, run_of_point, dirs[None], run_mask, progress, desc)
 
     # ------------------------------------------------------------------ public queries
     def sun_visible(self, points, normals, directions, *, progress: bool = False) -> np.ndarray:
@@ -395,10 +407,19 @@ class ShadingScene:
             + local[None, :, 2:3] * safe[:, None, :]
         )
         run_mask = (world[:, :, 2] > 0) & run_ok[:, None]
-        vis = self._visible_runs(base32, nrm, world, run_mask, run_of_point, progress, "sky rays")
-        sky = (run_mask @ w)[run_of_point]
+        # cosine-weighted sampling: every direction carries the same weight, so the view factor
+        # is (visible count) / (count above the horizon)
+        assert np.allclose(w, w[0])
+        seen = np.zeros(n)
+        for s, e, c, _col, vis in self._iter_cast(
+            base32, run_of_point, world, run_mask, progress, "sky rays"
+        ):
+            has = np.nonzero(c)[0]
+            starts = (np.cumsum(c) - c)[has]
+            seen[s + has] = np.add.reduceat(vis.view(np.uint8), starts, dtype=np.int64)
+        sky = run_mask.sum(axis=1)[run_of_point]
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.where(sky > 0, (vis @ w) / np.where(sky > 0, sky, 1.0), 0.0)
+            out = np.where(sky > 0, seen / np.where(sky > 0, sky, 1), 0.0)
         out[~ok] = np.nan
         return out
 
