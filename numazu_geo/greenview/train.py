@@ -174,6 +174,36 @@ class EMA:
                     v.copy_(src[k])
 
 
+def recalibrate_bn(net, imgs_u8, *, input_hw, mean, std, n_images=200, batch_size=8):
+    """Recompute BatchNorm running statistics of ``net`` on whole training frames at ``input_hw``.
+
+    The averaged (EMA) weights need statistics of their own: averaged running statistics do not match
+    averaged weights, and MobileNetV3's BatchNorm momentum of 0.01 lags a fast-moving from-scratch
+    model, which makes eval-mode predictions collapse (the same fix as ``torch.optim.swa_utils.update_bn``;
+    Izmailov et al. 2018). Uses ``n_images`` evenly spaced frames (deterministic).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    idx = torch.linspace(0, len(imgs_u8) - 1, min(n_images, len(imgs_u8))).round().long()
+    net.train()
+    with torch.no_grad():
+        for i in range(0, len(idx), batch_size):
+            x = imgs_u8[idx[i:i + batch_size]].float() / 255.0
+            x = F.interpolate(x, size=tuple(input_hw), mode="bilinear", align_corners=False, antialias=True)
+            net(normalise(x, mean, std).contiguous(memory_format=torch.channels_last))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    net.eval()
+
+
 def evaluate_net(net, imgs_u8, labs_u8, *, input_hw, mean, std, num_classes, ignore_index, tree_class,
                  batch_size=8, flip=False):
     """Confusion matrix, per-class IoU and per-image tree-share error of ``net`` on a labelled set."""
@@ -218,8 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="model file stem (default: the shipped model's name)")
     p.add_argument("--splits", default="train,val", help="comma-separated training splits (never 'test')")
     p.add_argument("--eval-split", default="val", help="split evaluated after epochs ('' to skip)")
-    p.add_argument("--eval-every", type=int, default=2, help="evaluate every N epochs (and at the end)")
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--eval-every", type=int, default=3, help="evaluate every N epochs (and at the end)")
+    p.add_argument("--epochs", type=int, default=42)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
     p.add_argument("--min-lr-ratio", type=float, default=0.01, help="final lr / peak lr of the cosine")
@@ -231,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random rescale range relative to the 360x480 frames")
     p.add_argument("--input-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"),
                    help="whole-frame size used for evaluation and recorded as the model's input size")
+    p.add_argument("--bn-images", type=int, default=200,
+                   help="training frames used to recompute BatchNorm statistics of the averaged weights")
     p.add_argument("--no-jitter", action="store_true", help="disable photometric augmentation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -329,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             "optimizer": f"AdamW lr {args.lr} wd {args.weight_decay}, warm-up {args.warmup_epochs} epoch, cosine",
             "augmentation": f"rescale {args.scale} + crop {args.crop} + hflip"
                             + ("" if args.no_jitter else " + colour/gamma jitter + blur"),
-            "weights_saved": f"EMA (decay {args.ema_decay}) of the weights at the last step",
+            "weights_saved": f"EMA (decay {args.ema_decay}) of the weights at the last step, BatchNorm statistics "
+                             f"recomputed on {args.bn_images} whole training frames",
             "threads": args.threads,
             "torch": torch.__version__,
             "python": platform.python_version(),
@@ -368,6 +401,11 @@ def main(argv: list[str] | None = None) -> int:
         rec = {"epoch": epoch, "loss": round(loss_sum / done_steps, 4), "lr": lr_at(step - 1),
                "epoch_s": round(time.time() - t0, 1), "elapsed_min": round((time.time() - t_start) / 60, 2)}
         last = epoch == args.epochs or stopped_early
+        if last or epoch % args.eval_every == 0:
+            tb = time.time()
+            recalibrate_bn(ema.net, imgs, input_hw=args.input_size, mean=gm.IMAGENET_MEAN, std=gm.IMAGENET_STD,
+                           n_images=args.bn_images)
+            rec["bn_recal_s"] = round(time.time() - tb, 1)
         if eval_data is not None and (epoch % args.eval_every == 0 or last):
             te = time.time()
             m = evaluate_net(ema.net, *eval_data, input_hw=args.input_size, mean=gm.IMAGENET_MEAN,
