@@ -1,0 +1,297 @@
+"""Compose layers into a 3D map and save it as ONE self-contained HTML file.
+
+``pydeck.Deck.to_html(offline=True)`` embeds deck.gl but its page still loads mapbox-gl,
+Bootstrap, Font Awesome and MapLibre CSS from CDNs, so a classroom without internet sees failing
+requests. :func:`save_html` instead renders the deck's JSON into the project's own template
+(``templates/map.html``): the deck.gl bundle shipped inside the pydeck wheel is inlined, fonts are
+the reader's local ones (Noto Sans CJK JP, Hiragino, Yu Gothic, Meiryo), and a Content Security
+Policy forbids every network request in offline mode. The page carries the title, the legends and
+the PLATEAU attribution, and opens from a USB stick.
+
+Online mode (``offline=False``) may add a GSI base map (地理院タイル, pale map) drawn by deck.gl's
+``TileLayer``, with the attribution GSI asks for.
+
+References: deck.gl JSON API and TileLayer docs (https://deck.gl); GSI tiles terms of use
+(https://maps.gsi.go.jp/development/ichiran.html); PLATEAU open data licence and credit line
+(https://www.mlit.go.jp/plateau/site-policy/).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydeck as pdk
+
+from numazu_geo.io import write_text_atomic
+from numazu_geo.maps.labels import check_lang
+
+log = logging.getLogger(__name__)
+
+#: Camera pitch (degrees from vertical) of the default 3D view: steep enough to read heights,
+#: flat enough to see the street layout.
+DEFAULT_PITCH_DEG = 50.0
+DEFAULT_BEARING_DEG = -20.0
+#: Viewport size assumed when fitting the camera to the data (pixels; a laptop browser window).
+FIT_VIEWPORT_PX = (1200, 800)
+#: Background of the offline page (no base map): dark slate, so viridis' yellow end stands out.
+BACKGROUND = "#1e2430"
+#: Ground plane drawn under the data when there is no base map (RGBA).
+GROUND_RGBA = [52, 60, 74, 255]
+
+#: City and survey year named in the default PLATEAU credit line (Numazu's data is FY2023).
+PLATEAU_CITY = "沼津市"
+PLATEAU_YEAR = 2023
+
+
+@dataclass(frozen=True)
+class Basemap:
+    url: str
+    attribution_html: str
+    min_zoom: int = 2
+    max_zoom: int = 18
+    opacity: float = 1.0
+
+
+#: GSI pale map (淡色地図). Attribution required by the GSI terms of use: 「地理院タイル」 with a link.
+GSI_PALE = Basemap(
+    url="https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png",
+    attribution_html='<a href="https://maps.gsi.go.jp/development/ichiran.html" target="_blank" rel="noopener">地理院タイル</a>',
+    min_zoom=2, max_zoom=18,
+)
+#: GSI standard map (標準地図).
+GSI_STD = Basemap(
+    url="https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png",
+    attribution_html=GSI_PALE.attribution_html, min_zoom=2, max_zoom=18,
+)
+BASEMAPS = {"gsi": GSI_PALE, "gsi-pale": GSI_PALE, "gsi-std": GSI_STD}
+
+_HELP = {
+    "ja": "ドラッグで移動・Ctrl+ドラッグ（右ドラッグ）で回転・ホイールで拡大縮小・建物にマウスを重ねると数値",
+    "en": "Drag to pan, Ctrl+drag (right-drag) to rotate, scroll to zoom, hover a building for its figures",
+}
+_WEBGL_ERROR = {
+    "ja": "3D表示を開始できませんでした（WebGLが無効の可能性があります）。",
+    "en": "The 3D view could not start (WebGL may be disabled).",
+}
+_DEFAULT_TITLE = {"ja": "沼津市 3D環境マップ", "en": "Numazu 3D environmental map"}
+
+
+def plateau_attribution(city: str = PLATEAU_CITY, year: int | str = PLATEAU_YEAR) -> str:
+    """The PLATEAU credit line, e.g. 「3D都市モデル（Project PLATEAU）沼津市（2023年度）, 国土交通省」."""
+    year_text = f"{year}年度" if str(year).isdigit() else str(year)
+    return f"3D都市モデル（Project PLATEAU）{city}（{year_text}）, 国土交通省"
+
+
+class MapDeck(pdk.Deck):
+    """A ``pydeck.Deck`` that remembers the title, language, legends and credit lines of the page.
+
+    These live in slots, outside what pydeck serialises, and are used by :func:`save_html`.
+    """
+
+    __slots__ = ("title", "subtitle", "lang", "legends", "attributions", "basemap")
+
+
+def _layer_bounds(layers) -> tuple[float, float, float, float] | None:
+    boxes = [getattr(layer, "bounds_lonlat", None) for layer in layers]
+    boxes = [b for b in boxes if b and all(math.isfinite(v) for v in b)]
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def fit_zoom(bounds, viewport_px=FIT_VIEWPORT_PX, *, padding: float = 0.08) -> float:
+    """Web-Mercator zoom at which ``bounds`` (W, S, E, N degrees) fills the viewport with some margin.
+
+    deck.gl's MapView uses 512-pixel tiles: the world is ``512 * 2**zoom`` pixels wide.
+    """
+    west, south, east, north = bounds
+    width, height = viewport_px
+    usable_w, usable_h = width * (1 - 2 * padding), height * (1 - 2 * padding)
+
+    def merc_y(lat):
+        lat = max(min(lat, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    span_x = max(east - west, 1e-6) / 360.0
+    span_y = max(merc_y(north) - merc_y(south), 1e-8) / (2 * math.pi)
+    zoom = min(math.log2(usable_w / (512 * span_x)), math.log2(usable_h / (512 * span_y)))
+    return float(max(2.0, min(zoom, 19.0)))
+
+
+def ground_layer(bounds, *, margin: float = 0.25) -> pdk.Layer:
+    """A flat plane under the data (drawn when there is no base map) so buildings stand on something."""
+    west, south, east, north = bounds
+    dx, dy = (east - west) * margin + 1e-4, (north - south) * margin + 1e-4
+    ring = [[west - dx, south - dy], [east + dx, south - dy], [east + dx, north + dy], [west - dx, north + dy]]
+    return pdk.Layer("PolygonLayer", [{"polygon": ring}], id="numazu-ground", get_polygon="polygon",
+                     get_fill_color=GROUND_RGBA, stroked=False, filled=True, extruded=False, pickable=False)
+
+
+def view(
+    *layers,
+    title: str | None = None,
+    subtitle: str | None = None,
+    lang: str = "ja",
+    pitch_deg: float = DEFAULT_PITCH_DEG,
+    bearing_deg: float = DEFAULT_BEARING_DEG,
+    zoom: float | None = None,
+    center_lonlat: tuple[float, float] | None = None,
+    basemap: str | None = None,
+    ground: bool = True,
+    attribution: str | None = None,
+    city: str = PLATEAU_CITY,
+    year: int | str = PLATEAU_YEAR,
+) -> MapDeck:
+    """Compose layers into a 3D map (a :class:`MapDeck`) centred on their data.
+
+    Parameters
+    ----------
+    *layers : layers from :mod:`numazu_geo.maps.layers` (or plain ``pydeck.Layer``; those need
+        ``center_lonlat``/``zoom`` and have no legend).
+    title, subtitle : page heading (default 「沼津市 3D環境マップ」 / "Numazu 3D environmental map").
+    lang : ``"ja"`` or ``"en"`` for the page's texts (layers carry their own language).
+    pitch_deg, bearing_deg : camera tilt from vertical and heading; zoom fits the data when None.
+    basemap : None, or ``"gsi"``/``"gsi-pale"``/``"gsi-std"``: GSI tiles, drawn only when the page is
+        saved with ``offline=False``.
+    ground : draw a plain ground plane under the data when there is no base map.
+    attribution : data credit line; default the PLATEAU line for ``city`` and ``year``.
+    """
+    check_lang(lang)
+    if not layers:
+        raise ValueError("view() needs at least one layer")
+    if basemap is not None and basemap not in BASEMAPS:
+        raise ValueError(f"unknown basemap {basemap!r}; choose from {sorted(BASEMAPS)}")
+    bounds = _layer_bounds(layers)
+    if center_lonlat is None:
+        if bounds is None:
+            raise ValueError("view(): cannot centre the camera; pass center_lonlat=(lon, lat) for plain pydeck layers")
+        center_lonlat = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+    if zoom is None:
+        zoom = fit_zoom(bounds) if bounds else 15.0
+    all_layers = list(layers)
+    if ground and bounds is not None:
+        all_layers.insert(0, ground_layer(bounds))
+    deck = MapDeck(
+        layers=all_layers,
+        views=[pdk.View(type="MapView", controller=True)],
+        map_provider=None,
+        map_style=None,
+        initial_view_state=pdk.ViewState(
+            longitude=round(center_lonlat[0], 6), latitude=round(center_lonlat[1], 6), zoom=round(zoom, 2),
+            pitch=pitch_deg, bearing=bearing_deg, max_pitch=85, min_zoom=2, max_zoom=20,
+        ),
+        tooltip={"html": "{tooltip}", "style": {"backgroundColor": "rgba(20, 24, 32, 0.92)", "color": "#ffffff",
+                                                 "padding": "8px 10px", "borderRadius": "4px", "maxWidth": "340px"}},
+    )
+    deck.title = title or _DEFAULT_TITLE[lang]
+    deck.subtitle = subtitle
+    deck.lang = lang
+    deck.legends = [layer.legend for layer in layers if getattr(layer, "legend", None) is not None]
+    deck.attributions = [attribution or plateau_attribution(city, year)]
+    deck.basemap = basemap
+    return deck
+
+
+def _bundle_path() -> Path:
+    path = Path(pdk.__file__).resolve().parent / "nbextension" / "static" / "index.js"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: deck.gl bundle missing from the pydeck installation (reinstall pydeck>=0.9 from its wheel)"
+        )
+    return path
+
+
+def _deckgl_bundle() -> str:
+    text = _bundle_path().read_text(encoding="utf-8")
+    # an inline <script> ends at the first "</script": make sure the bundle cannot close it early
+    return text.replace("</script", "<\\/script")
+
+
+def _script_json(obj) -> str:
+    """JSON that is safe inside an inline <script> (no "</", no HTML comment openers)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _csp(basemap: Basemap | None) -> str:
+    # offline: nothing may leave the page; inline scripts/styles, data: and blob: only
+    origins = ""
+    if basemap is not None:
+        scheme_host = "/".join(basemap.url.split("/")[:3])
+        origins = f" {scheme_host}"
+    return (
+        "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval' blob:; style-src 'unsafe-inline'; "
+        f"img-src data: blob:{origins}; connect-src data: blob:{origins}; worker-src blob:; font-src data:"
+    )
+
+
+def to_html(deck: pdk.Deck, *, offline: bool = True, title: str | None = None, lang: str | None = None) -> str:
+    """The self-contained HTML page for ``deck`` as a string (see :func:`save_html`)."""
+    import jinja2
+
+    from numazu_geo import __version__
+    from pydeck.frontend_semver import DECKGL_SEMVER
+
+    lang = check_lang(lang or getattr(deck, "lang", None) or "ja")
+    title = title or getattr(deck, "title", None) or _DEFAULT_TITLE[lang]
+    legends = getattr(deck, "legends", None)
+    if legends is None:
+        legends = [lay.legend for lay in (deck.layers or []) if getattr(lay, "legend", None) is not None]
+    attributions = list(getattr(deck, "attributions", None) or [plateau_attribution()])
+    basemap = None
+    basemap_name = getattr(deck, "basemap", None)
+    if not offline:
+        basemap = BASEMAPS[basemap_name or "gsi"]
+    deck_json = json.loads(deck.to_json())
+    if basemap is not None:  # the base map replaces the plain ground plane
+        deck_json["layers"] = [lay for lay in deck_json.get("layers", []) if lay.get("id") != "numazu-ground"]
+    import html as _html
+
+    attribution_html = " | ".join(_html.escape(a) for a in attributions)
+    if basemap is not None:
+        attribution_html = basemap.attribution_html + " | " + attribution_html
+    env = jinja2.Environment(loader=jinja2.PackageLoader("numazu_geo.maps", "templates"), autoescape=True)
+    template = env.get_template("map.html")
+    return template.render(
+        lang=lang,
+        title=title,
+        subtitle=getattr(deck, "subtitle", None),
+        help_text=_HELP[lang],
+        webgl_error=_WEBGL_ERROR[lang],
+        version=__version__,
+        deckgl_version=DECKGL_SEMVER,
+        csp=_csp(basemap),
+        background=BACKGROUND,
+        legends_html="".join(legend.to_html() for legend in legends),
+        attribution_html=attribution_html,
+        bundle=_deckgl_bundle(),
+        deck_json=_script_json(deck_json),
+        tooltip_json=_script_json(getattr(deck, "_tooltip", None) or True),
+        basemap_json=_script_json(
+            None if basemap is None else
+            {"url": basemap.url, "minZoom": basemap.min_zoom, "maxZoom": basemap.max_zoom, "opacity": basemap.opacity}
+        ),
+    )
+
+
+def save_html(deck: pdk.Deck, path: str | os.PathLike, offline: bool = True, *, title: str | None = None,
+              lang: str | None = None) -> Path:
+    """Write ``deck`` as one self-contained HTML file (atomically) and return its path.
+
+    ``offline=True`` (default): deck.gl is inlined, no base map, and the page's Content Security
+    Policy blocks every network request, so it behaves the same from a USB stick without internet.
+    ``offline=False``: adds the GSI base map (the deck's ``basemap``, default the pale map) with
+    its attribution; everything else is still inlined.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in {".html", ".htm"}:
+        raise ValueError(f"{path}: the map is written as HTML; use a .html file name")
+    page = to_html(deck, offline=offline, title=title, lang=lang)
+    write_text_atomic(path, page)
+    log.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return path
