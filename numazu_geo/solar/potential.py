@@ -187,10 +187,12 @@ def face_basis(tilt_deg, azimuth_deg, inputs: pd.DataFrame, bins: SunBins, *, al
     cols = pos[found]
     beam_like[:, found] = (comp["beam"][:, cols] + comp["circumsolar"][:, cols]) * wa[cols]
     # circumsolar light outside the sun rows (none in practice) stays unshaded with the diffuse
+    from scipy import sparse
+
     n_bins = len(bins.bin_dir)
-    onehot = np.zeros((len(bins.hour_rows), n_bins))
-    onehot[np.arange(len(bins.hour_rows)), bins.hour_bin] = 1.0
-    beam_bins = beam_like @ onehot
+    n_rows = len(bins.hour_rows)
+    onehot = sparse.csr_matrix((np.ones(n_rows), (np.arange(n_rows), bins.hour_bin)), shape=(n_rows, n_bins))
+    beam_bins = np.asarray((onehot.T @ beam_like.T).T)
     total_beam = (comp["beam"] + comp["circumsolar"]) * wa
     leftover = total_beam.sum(axis=1) - beam_like.sum(axis=1)
     if np.any(np.abs(leftover) > 1e-9):
@@ -296,8 +298,11 @@ def roof_irradiance(
             bounds = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
             sub_scene, sub_key = scene.subset_around(bounds, neighbour_radius_m), key
         sc = sub_scene if use_subset else scene
-        beam_bins, diff_m, ground_m, beam_m = face_basis(
-            tilt[fl], azim[fl], inputs, bins, albedo=albedo, model=model
+        # faces sharing an orientation (all flat roofs with the mounting assumption) share a basis
+        orient, inv = np.unique(np.stack([tilt[fl], azim[fl]], axis=1), axis=0, return_inverse=True)
+        inv = inv.ravel()
+        beam_bins, diff_m, ground_m, beam_m = (
+            a[inv] for a in face_basis(orient[:, 0], orient[:, 1], inputs, bins, albedo=albedo, model=model)
         )
         local = np.searchsorted(fl, fi[pidx]) if np.all(np.diff(fl) > 0) else _local_index(fl, fi[pidx])
         p_xyz, p_nrm = xyz[pidx], nrm[pidx]
@@ -613,52 +618,46 @@ def _face_results(faces, table, density, coverage, pr, factor) -> gpd.GeoDataFra
     return out
 
 
-def _weighted(values, weights):
-    v = np.asarray(values, dtype=float)
-    w = np.where(np.isfinite(v), np.asarray(weights, dtype=float), 0.0)
-    s = w.sum()
-    return float((np.nan_to_num(v) * w).sum() / s) if s > 0 else np.nan
-
-
 def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     f = pd.DataFrame(faces.drop(columns=faces.geometry.name))
-    f["area_valid"] = np.nan_to_num(f["area_m2"].to_numpy(dtype=float))
-    rows = []
-    for key, g in f.groupby("building_key", sort=False, dropna=False):
-        w = g["usable_area_m2"].to_numpy()
-        rec = {
-            "building_key": key,
-            "n_faces": len(g),
-            "n_usable_faces": int((w > 0).sum()),
-            "roof_area_m2": float(g["area_valid"].sum()),
-            "usable_area_m2": float(w.sum()),
-            "kwh_m2_year": _weighted(g["kwh_m2_year"], w),
-        }
-        for col in MONTH_COLUMNS:
-            rec[col] = _weighted(g[col], w)
-        shaded = np.nansum(g["kwh_m2_year"].to_numpy(dtype=float) * w)
-        unshaded = np.nansum(g["unshaded_kwh_m2_year"].to_numpy(dtype=float) * w)
-        rec["unshaded_kwh_m2_year"] = _weighted(g["unshaded_kwh_m2_year"], w)
-        rec["shading_loss"] = float(np.clip(1.0 - shaded / unshaded, 0, 1)) if unshaded > 0 else np.nan
-        rec["sky_view_factor"] = _weighted(g["sky_view_factor"], w)
-        rec["kw"] = float(g["kw"].sum())
-        rec["kwh_year"] = float(g["kwh_year"].sum())
-        rec["co2_avoided_kg_year"] = float(g["co2_avoided_kg_year"].sum())
-        if rec["usable_area_m2"] > 0:
-            rec["reason"] = ""
-        else:
-            reasons = g["reason"].astype(str)
-            reasons = reasons[reasons != ""]
-            top = reasons.value_counts().index[0] if len(reasons) else "no sample points"
-            rec["reason"] = f"no usable roof faces ({top})"
-        rows.append(rec)
-    agg_columns = ["building_key", "n_faces", "n_usable_faces", "roof_area_m2", "usable_area_m2", "kwh_m2_year",
-                   *MONTH_COLUMNS, "unshaded_kwh_m2_year", "shading_loss", "sky_view_factor", "kw", "kwh_year",
-                   "co2_avoided_kg_year", "reason"]  # fmt: skip
-    agg = pd.DataFrame(rows, columns=agg_columns)
-    for col in agg_columns[1:-1]:
-        agg[col] = agg[col].astype(float)
-    agg["building_key"] = agg["building_key"].astype(object)
+    codes, keys = pd.factorize(f["building_key"].astype(object), use_na_sentinel=False)
+    n = len(keys)
+
+    def gsum(values):
+        return np.bincount(codes, weights=np.asarray(values, dtype=float), minlength=n)
+
+    w = f["usable_area_m2"].to_numpy(dtype=float)
+
+    def wmean(col):
+        v = f[col].to_numpy(dtype=float)
+        ok = np.isfinite(v)
+        den = gsum(np.where(ok, w, 0.0))
+        num = gsum(np.where(ok, v * w, 0.0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+    agg = pd.DataFrame({"building_key": pd.Series(np.asarray(keys, dtype=object), dtype=object)})
+    agg["n_faces"] = np.bincount(codes, minlength=n)
+    agg["n_usable_faces"] = gsum(w > 0)
+    agg["roof_area_m2"] = gsum(np.nan_to_num(f["area_m2"].to_numpy(dtype=float)))
+    agg["usable_area_m2"] = gsum(w)
+    for col in ["kwh_m2_year", *MONTH_COLUMNS, "unshaded_kwh_m2_year", "sky_view_factor"]:
+        agg[col] = wmean(col)
+    shaded = gsum(np.nan_to_num(f["kwh_m2_year"].to_numpy(dtype=float)) * w)
+    unshaded = gsum(np.nan_to_num(f["unshaded_kwh_m2_year"].to_numpy(dtype=float)) * w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agg["shading_loss"] = np.where(unshaded > 0, np.clip(1.0 - shaded / np.where(unshaded > 0, unshaded, 1), 0, 1), np.nan)
+    for col in ("kw", "kwh_year", "co2_avoided_kg_year"):
+        agg[col] = gsum(np.nan_to_num(f[col].to_numpy(dtype=float)))
+    reason = np.full(n, "", dtype=object)
+    empty = np.nonzero(agg["usable_area_m2"].to_numpy() <= 0)[0]
+    if len(empty):
+        sub = f[np.isin(codes, empty)].assign(_code=codes[np.isin(codes, empty)])
+        sub = sub[sub["reason"].astype(str) != ""]
+        top = sub.groupby("_code")["reason"].agg(lambda r: r.astype(str).value_counts().index[0]) if len(sub) else {}
+        for c in empty:
+            reason[c] = f"no usable roof faces ({top.get(c, 'no sample points') if len(sub) else 'no sample points'})"
+    agg["reason"] = reason
     if buildings is None:
         geom = faces.geometry.apply(lambda g: shapely.force_2d(g) if g is not None else None)
         foot = gpd.GeoDataFrame({"building_key": faces["building_key"].to_numpy()}, geometry=geom.values, crs=faces.crs)
