@@ -268,7 +268,7 @@ def test_from_solids_uses_the_reader_triangulation(monkeypatch):
     assert scene.triangle_row.tolist() == [0] * 11 + [1] * 12
 
 
-def test_large_batches_are_chunked():
+def test_large_batches_are_chunked(monkeypatch):
     rng = np.random.default_rng(5)
     tri = np.concatenate([box(X0 + x, Y0 + y, 0, X0 + x + 6, Y0 + y + 6, 15)
                           for x, y in rng.uniform(-80, 80, (60, 2))])  # fmt: skip
@@ -286,6 +286,12 @@ def test_large_batches_are_chunked():
     assert np.allclose(svf_whole, svf_chunked, rtol=0, atol=1e-12)
     assert svf_whole.min() >= 0 and svf_whole.max() <= 1  # points inside boxes see nothing
     assert ((svf_whole > 0.05) & (svf_whole < 0.95)).sum() > 100
+    # blocks of points (bounding the per-face direction tables) give the same answers
+    import numazu_geo.solar.shading as shading_mod
+
+    monkeypatch.setattr(shading_mod, "_POINT_BLOCK", 37)
+    assert np.array_equal(ShadingScene(tri).patch_visible(pts, normals, dirs), whole)
+    assert np.allclose(ShadingScene(tri).sky_view_factor(pts, normals, 100), svf_whole, atol=1e-12)
     # raw occlusion agrees with the offset query where offsets do not matter (high points)
     hi = pts + [0, 0, 40]
     raw = ShadingScene(tri).occluded(np.repeat(hi, 145, axis=0), np.tile(dirs, (700, 1)))

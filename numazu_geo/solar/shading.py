@@ -47,6 +47,9 @@ DEFAULT_SVF_RAYS = 128
 #: Rays built and cast per chunk (~6 MB of float32 work arrays: stays in cache; measured faster
 #: than 1e6-ray chunks on the 2-core benchmark box).
 DEFAULT_CHUNK_RAYS = 262_144
+#: Points handled per block by the public queries (bounds the per-face direction tables, e.g.
+#: 16,384 faces x 128 sky directions x 3 float64 = 50 MB in the worst case of one point per face).
+_POINT_BLOCK = 16_384
 
 
 def direction_from_sun(altitude_deg, azimuth_deg) -> np.ndarray:
@@ -328,10 +331,19 @@ class ShadingScene:
 
     def _visible_shared(self, base32, nrm, dirs, progress, desc):
         """(N,T) visibility for directions shared by all points."""
-        run_of_point, run_nrm = self._runs(nrm)
-        with np.errstate(invalid="ignore"):
-            run_mask = (run_nrm @ dirs.T > 0) & (dirs[:, 2] > 0)
-        return self._visible_matrix(base32, run_of_point, dirs[None], run_mask, progress, desc)
+        n = len(base32)
+        out = np.zeros((n, len(dirs)), dtype=bool)
+        blocks = range(0, n, _POINT_BLOCK)
+        for s in tqdm(blocks, desc=desc, disable=not (progress and n > _POINT_BLOCK), unit="block"):
+            e = min(n, s + _POINT_BLOCK)
+            run_of_point, run_nrm = self._runs(nrm[s:e])
+            with np.errstate(invalid="ignore"):
+                run_mask = (run_nrm @ dirs.T > 0) & (dirs[:, 2] > 0)
+            out[s:e] = self._visible_matrix(
+                base32[s:e], run_of_point, dirs[None], run_mask, progress and n <= _POINT_BLOCK,
+                desc,
+            )  # fmt: skip
+        return out
 
     # ------------------------------------------------------------------ public queries
     def sun_visible(self, points, normals, directions, *, progress: bool = False) -> np.ndarray:
@@ -396,28 +408,33 @@ class ShadingScene:
         out = np.full(n, np.nan)
         if n == 0:
             return out
-        run_of_point, run_nrm = self._runs(nrm)
-        run_ok = np.isfinite(run_nrm).all(axis=1)
-        safe = np.where(run_ok[:, None], run_nrm, (0.0, 0.0, 1.0))
-        u, v = _plane_basis(safe)
-        # world directions per run (R, K, 3) = a*u + b*v + c*n
-        world = (
-            local[None, :, 0:1] * u[:, None, :]
-            + local[None, :, 1:2] * v[:, None, :]
-            + local[None, :, 2:3] * safe[:, None, :]
-        )
-        run_mask = (world[:, :, 2] > 0) & run_ok[:, None]
         # cosine-weighted sampling: every direction carries the same weight, so the view factor
         # is (visible count) / (count above the horizon)
         assert np.allclose(w, w[0])
         seen = np.zeros(n)
-        for s, e, c, _col, vis in self._iter_cast(
-            base32, run_of_point, world, run_mask, progress, "sky rays"
-        ):
-            has = np.nonzero(c)[0]
-            starts = (np.cumsum(c) - c)[has]
-            seen[s + has] = np.add.reduceat(vis.view(np.uint8), starts, dtype=np.int64)
-        sky = run_mask.sum(axis=1)[run_of_point]
+        sky = np.zeros(n)
+        blocks = range(0, n, _POINT_BLOCK)
+        for b0 in tqdm(blocks, desc="sky", disable=not (progress and n > _POINT_BLOCK), unit="block"):
+            b1 = min(n, b0 + _POINT_BLOCK)
+            run_of_point, run_nrm = self._runs(nrm[b0:b1])
+            run_ok = np.isfinite(run_nrm).all(axis=1)
+            safe = np.where(run_ok[:, None], run_nrm, (0.0, 0.0, 1.0))
+            u, v = _plane_basis(safe)
+            # world directions per run (R, K, 3) = a*u + b*v + c*n
+            world = (
+                local[None, :, 0:1] * u[:, None, :]
+                + local[None, :, 1:2] * v[:, None, :]
+                + local[None, :, 2:3] * safe[:, None, :]
+            )
+            run_mask = (world[:, :, 2] > 0) & run_ok[:, None]
+            for s, e, c, _col, vis in self._iter_cast(
+                base32[b0:b1], run_of_point, world, run_mask,
+                progress and n <= _POINT_BLOCK, "sky rays",
+            ):  # fmt: skip
+                has = np.nonzero(c)[0]
+                starts = (np.cumsum(c) - c)[has]
+                seen[b0 + s + has] = np.add.reduceat(vis.view(np.uint8), starts, dtype=np.int64)
+            sky[b0:b1] = run_mask.sum(axis=1)[run_of_point]
         with np.errstate(invalid="ignore", divide="ignore"):
             out = np.where(sky > 0, seen / np.where(sky > 0, sky, 1), 0.0)
         out[~ok] = np.nan
