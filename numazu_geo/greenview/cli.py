@@ -1,0 +1,59 @@
+"""``numazu-geo greenview PHOTOS_DIR -o gvi.parquet``: green view index of every photo of a survey."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "greenview",
+        help="green view index (緑視率) of street photos / 360-degree panoramas -> GeoParquet",
+        description="Segment every photo of a folder and write one point per photo (EXIF GPS, EPSG:4326) with "
+                    "the green view index, sky and building shares, capture time and heading.",
+    )
+    p.add_argument("photos", type=Path, help="folder of photos (JPEG/PNG/TIFF) or one photo")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output GeoParquet file")
+    p.add_argument("--method", choices=("model", "exg"), default="model",
+                   help="'model': the shipped segmentation network (default); 'exg': Treepedia colour index")
+    p.add_argument("--model", default=None,
+                   help="other weights: a .safetensors file, or a folder with a transformers checkpoint "
+                        "(needs pip install numazu-geo[hf])")
+    p.add_argument("--projection", choices=("auto", "equirectangular", "perspective", "treepedia"), default="auto",
+                   help="auto: 2:1 images are panoramas; treepedia: 6 views, pitch 0, FOV 60, plain pixel share")
+    p.add_argument("--band", type=float, nargs=2, metavar=("LOWER", "UPPER"), default=None,
+                   help="latitude band counted in panoramas, degrees (default -60 90: leaves out the nadir cap)")
+    p.add_argument("--masks", type=Path, default=None, help="write vegetation mask PNGs to this folder")
+    p.add_argument("--recursive", action="store_true", help="also read photos in sub-folders")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from numazu_geo.greenview import panorama
+    from numazu_geo.greenview.survey import green_view_survey
+    from numazu_geo.io import to_parquet
+
+    gdf = green_view_survey(
+        args.photos,
+        segmenter=args.model,
+        method=None if args.model else args.method,
+        projection=args.projection,
+        band_deg=tuple(args.band) if args.band else panorama.DEFAULT_BAND_DEG,
+        mask_dir=args.masks,
+        recursive=args.recursive,
+        progress=not args.no_progress,
+    )
+    to_parquet(gdf, args.out)
+    ok = gdf["error"] == ""
+    located = ok & ~gdf.geometry.is_empty & gdf.geometry.notna()
+    mean = float(np.nanmean(gdf.loc[ok, "gvi"])) if ok.any() else float("nan")
+    print(f"{args.out}: {int(ok.sum())} of {len(gdf)} photos analysed ({int(located.sum())} with GPS), "
+          f"mean green view index {mean:.1f} %")
+    for err in gdf.attrs.get("errors", []):
+        print(f"  skipped {err['file']}: {err['error']}")
+    return 0 if ok.any() else 1
