@@ -245,3 +245,13 @@ def test_cli_solar(tmp_path, capsys):
     table = pd.read_csv(out)
     assert len(table) >= 8 and (table["kwh_year"] > 0).all()
     assert main(["solar", str(tmp_path / "missing.gml"), "-o", str(out)]) == 1
+
+
+def test_orientation_rounding_option(quick_climate):
+    buildings, rs, scene = _district()
+    exact = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False)
+    rounded = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False,
+                              orientation_step_deg=5.0)  # fmt: skip
+    # every roof here is flat (15 deg S mounting, a multiple of 5): rounding changes nothing
+    np.testing.assert_allclose(rounded.buildings["kwh_year"], exact.buildings["kwh_year"], rtol=1e-12)
+    assert exact.parameters["orientation_step_deg"] is None

@@ -69,6 +69,13 @@ CHUNK_POINTS = 4096
 #: Distance (km) from central Numazu beyond which the default (Numazu) climate earns a warning.
 DEFAULT_CLIMATE_RANGE_KM = 50.0
 
+#: Optional rounding step (deg) of panel tilt/azimuth so that faces share cached irradiation
+#: bases. Default None: exact angles (faces with exactly equal orientation, e.g. all flat roofs
+#: under the mounting assumption, still share one basis). Measured on 500 random orientations
+#: (tilt 0-60 deg, default climate): worst annual POA error 0.22 % at 0.25 deg, 0.51 % at 0.5 deg,
+#: 0.91 % at 1 deg.
+ORIENTATION_STEP_DEG = None
+
 SUN_BINNINGS = ("tregenza", None)
 MONTH_COLUMNS = [f"kwh_m2_month_{m:02d}" for m in range(1, 13)]
 
@@ -219,6 +226,7 @@ def roof_irradiance(
     svf_rays: int = SVF_RAYS,
     neighbour_radius_m: float | None = NEIGHBOUR_RADIUS_M,
     tile_size_m: float = TILE_SIZE_M,
+    orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
     keep_points: bool = False,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -230,6 +238,8 @@ def roof_irradiance(
     samples : :class:`~numazu_geo.solar.roofs.RoofSamples` on ``faces``.
     scene : :class:`~numazu_geo.solar.shading.ShadingScene` in the faces' CRS.
     climate : hourly weather.
+    orientation_step_deg : panel tilt and azimuth are rounded to this step before the
+        transposition (faces then share cached irradiation bases); None or 0 for exact angles.
 
     Returns
     -------
@@ -288,6 +298,9 @@ def roof_irradiance(
     )
     month_of_bin = _month_matrix(bins.bin_month)
     sub_scene, sub_key = None, None
+    cache: dict = {}  # orientation -> basis, kept across chunks when bins are few (Tregenza)
+    local_cache: dict = {}
+    cacheable = len(bins.bin_dir) <= 2000
     for key, fl in tqdm(chunks, desc="solar", unit="chunk", disable=not progress):
         # points of these faces
         lo = np.searchsorted(fi_sorted, fl, side="left")
@@ -298,12 +311,27 @@ def roof_irradiance(
             bounds = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
             sub_scene, sub_key = scene.subset_around(bounds, neighbour_radius_m), key
         sc = sub_scene if use_subset else scene
-        # faces sharing an orientation (all flat roofs with the mounting assumption) share a basis
-        orient, inv = np.unique(np.stack([tilt[fl], azim[fl]], axis=1), axis=0, return_inverse=True)
+        # faces sharing an orientation (all flat roofs with the mounting assumption, and any two
+        # faces equal after rounding to ``orientation_step_deg``) share one irradiation basis
+        o = np.stack([tilt[fl], azim[fl]], axis=1)
+        if orientation_step_deg:
+            o = np.round(o / orientation_step_deg) * orientation_step_deg
+            o[:, 1] = np.mod(o[:, 1], 360.0)
+        orient, inv = np.unique(o, axis=0, return_inverse=True)
         inv = inv.ravel()
-        beam_bins, diff_m, ground_m, beam_m = (
-            a[inv] for a in face_basis(orient[:, 0], orient[:, 1], inputs, bins, albedo=albedo, model=model)
-        )
+        keys = [tuple(k) for k in orient]
+        todo = [i for i, k in enumerate(keys) if k not in cache]
+        if todo:
+            fresh = face_basis(orient[todo, 0], orient[todo, 1], inputs, bins, albedo=albedo, model=model)
+            for j, i in enumerate(todo):
+                value = tuple(a[j] for a in fresh)
+                if cacheable:
+                    cache[keys[i]] = value
+                else:
+                    local_cache[keys[i]] = value
+        rows = [cache.get(k) or local_cache[k] for k in keys]
+        local_cache.clear()
+        beam_bins, diff_m, ground_m, beam_m = (np.stack([r[c] for r in rows])[inv] for c in range(4))
         local = np.searchsorted(fl, fi[pidx]) if np.all(np.diff(fl) > 0) else _local_index(fl, fi[pidx])
         p_xyz, p_nrm = xyz[pidx], nrm[pidx]
         if sc is None:
@@ -492,6 +520,7 @@ def solar_potential(
     performance_ratio: float = pv.PERFORMANCE_RATIO,
     emission_factor_kg_per_kwh: float | None = None,
     face_options: dict | None = None,
+    orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
     keep_points: bool = False,
     progress: bool = True,
 ) -> SolarResult:
@@ -525,6 +554,9 @@ def solar_potential(
         adjusted factor (``data/emission_factors.csv``).
     face_options : keyword arguments for :func:`~numazu_geo.solar.roofs.roof_faces`
         (``min_area_m2``, ``max_tilt_deg``, ``flat_mount_tilt_deg``, ...).
+    orientation_step_deg : optional rounding of panel tilt/azimuth (deg) so faces share
+        irradiation bases (faster on large districts; 0.25 deg costs at most ~0.2 %). Default None:
+        exact angles.
     keep_points : keep per-point results (``result.points``) for roof heat maps.
     progress : tqdm progress bars.
 
@@ -576,7 +608,7 @@ def solar_potential(
     table, points = roof_irradiance(
         faces, samples, scene, clim, albedo=albedo, model=model, sun_binning=sun_binning,
         svf_rays=svf_rays, neighbour_radius_m=neighbour_radius_m, keep_points=keep_points,
-        progress=progress,
+        orientation_step_deg=orientation_step_deg, progress=progress,
     )  # fmt: skip
 
     factor = float(emission_factor()["adjusted_kg_per_kwh"]) if emission_factor_kg_per_kwh is None else float(
@@ -596,6 +628,7 @@ def solar_potential(
     params = {
         "spacing_m": spacing_m, "sun_binning": sun_binning, "model": model, "albedo": albedo,
         "svf_rays": svf_rays, "neighbour_radius_m": neighbour_radius_m, "shading": bool(scene is not None),
+        "orientation_step_deg": orientation_step_deg,
         "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "performance_ratio": performance_ratio,
         "emission_factor_kg_per_kwh": factor, "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate), "rays_cast": int(getattr(scene, "rays_cast", 0) or 0),
