@@ -215,7 +215,7 @@ def _deckgl_bundle() -> str:
 def _script_json(obj) -> str:
     """JSON that is safe inside an inline <script> (no "</", no HTML comment openers)."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
 
 
 def _csp(basemap: Basemap | None) -> str:
