@@ -255,3 +255,24 @@ def test_orientation_rounding_option(quick_climate):
     # every roof here is flat (15 deg S mounting, a multiple of 5): rounding changes nothing
     np.testing.assert_allclose(rounded.buildings["kwh_year"], exact.buildings["kwh_year"], rtol=1e-12)
     assert exact.parameters["orientation_step_deg"] is None
+
+
+def test_tiles_with_neighbour_radius_match_whole_scene(quick_climate, district_result, monkeypatch):
+    """Large scenes are cut to the neighbours within 300 m of each 500 m tile; here forced on a
+    small scene, the answers equal those of the whole scene (nothing farther than 300 m shades)."""
+    from numazu_geo.solar import potential
+
+    monkeypatch.setattr(potential, "SUBSET_MIN_TRIANGLES", 0)
+    calls = []
+    original = ShadingScene.subset_around
+
+    def spy(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ShadingScene, "subset_around", spy)
+    buildings, rs, scene = _district()
+    tiled = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False)
+    np.testing.assert_allclose(tiled.buildings["kwh_year"], district_result.buildings["kwh_year"], rtol=1e-9)
+    assert len(calls) == 2  # two tiles hold sampled roofs
+    assert tiled.parameters["rays_cast"] == district_result.parameters["rays_cast"] > 0

@@ -301,12 +301,16 @@ def roof_irradiance(
     cache: dict = {}  # orientation -> basis, kept across chunks when bins are few (Tregenza)
     local_cache: dict = {}
     cacheable = len(bins.bin_dir) <= 2000
+    rays = 0
+    rays_before = int(getattr(scene, "rays_cast", 0) or 0)
     for key, fl in tqdm(chunks, desc="solar", unit="chunk", disable=not progress):
         # points of these faces
         lo = np.searchsorted(fi_sorted, fl, side="left")
         hi = np.searchsorted(fi_sorted, fl, side="right")
         pidx = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])]
         if use_subset and key != sub_key:
+            if sub_scene is not None:
+                rays += sub_scene.rays_cast
             pts = xyz[pidx]
             bounds = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
             sub_scene, sub_key = scene.subset_around(bounds, neighbour_radius_m), key
@@ -390,6 +394,11 @@ def roof_irradiance(
     table["beam_kwh_m2_year"] = out_beam
     table["shading_loss"] = loss
     table["sky_view_factor"] = out_svf
+    if use_subset:  # each sub-scene counts its own rays (its parent's counter may include them too)
+        rays += sub_scene.rays_cast if sub_scene is not None else 0
+    else:
+        rays = int(getattr(scene, "rays_cast", 0) or 0) - rays_before
+    table.attrs["rays_cast"] = int(rays)
     points = pd.concat(kept, ignore_index=True) if keep_points and kept else None
     if keep_points and points is None:
         points = pd.DataFrame(columns=["x", "y", "z", "face_pos", "area_m2", "kwh_m2_year",
@@ -631,7 +640,7 @@ def solar_potential(
         "orientation_step_deg": orientation_step_deg,
         "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "performance_ratio": performance_ratio,
         "emission_factor_kg_per_kwh": factor, "climate_source": clim.source,
-        "climate_approximate": bool(clim.approximate), "rays_cast": int(getattr(scene, "rays_cast", 0) or 0),
+        "climate_approximate": bool(clim.approximate), "rays_cast": int(table.attrs.get("rays_cast", 0)),
     }  # fmt: skip
     for gdf in (faces_out, buildings_out):
         gdf.attrs["solar_parameters"] = params
