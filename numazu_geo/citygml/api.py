@@ -81,22 +81,26 @@ def _row_mask(rep: np.ndarray, results: list[FileResult], wanted, bbox) -> np.nd
     return keep
 
 
-def _concat_geometry(results: list[FileResult], dim: int):
-    rings = [r for res in results for r in res.rings]
-    if rings:
-        coords = np.concatenate(rings)
-    else:
-        coords = np.empty((0, dim))
-    ring_sizes = np.fromiter((len(r) for r in rings), dtype=np.int64, count=len(rings))
+def _concat_geometry(results: list[FileResult]):
+    """All files' coordinates as (n, 3) lon, lat, h, the ragged offsets, and a point per row."""
+    parts = [res.coords for res in results if res.coords is not None and len(res.coords)]
+    latlon = np.concatenate(parts) if parts else np.empty((0, 3))
+    coords = latlon[:, [1, 0, 2]]
+    ring_sizes = np.concatenate([r.ring_sizes for r in results if r.ring_sizes is not None] or [np.empty(0, np.int64)])
     ring_counts = np.fromiter((c for res in results for c in res.ring_counts), dtype=np.int64)
     poly_counts = np.fromiter((c for res in results for c in res.poly_counts), dtype=np.int64)
-    rep = np.array([p for res in results for p in res.rep_lonlat], dtype=np.float64).reshape(-1, 2)
-    offsets = (
-        np.concatenate([[0], np.cumsum(ring_sizes)]),
-        np.concatenate([[0], np.cumsum(ring_counts)]),
-        np.concatenate([[0], np.cumsum(poly_counts)]),
-    )
-    return coords, offsets, rep
+    ring_off = np.concatenate([[0], np.cumsum(ring_sizes)]).astype(np.int64)
+    poly_off = np.concatenate([[0], np.cumsum(ring_counts)]).astype(np.int64)
+    geom_off = np.concatenate([[0], np.cumsum(poly_counts)]).astype(np.int64)
+    # representative point of each row: the mean of its first ring (closing vertex excluded)
+    rep = np.full((len(poly_counts), 2), np.nan)
+    has = poly_counts > 0
+    if has.any():
+        first_ring = poly_off[geom_off[:-1][has]]
+        a, b = ring_off[first_ring], ring_off[first_ring + 1] - 1
+        csum = np.concatenate([np.zeros((1, 2)), np.cumsum(coords[:, :2], axis=0)])
+        rep[has] = (csum[b] - csum[a]) / np.maximum(b - a, 1)[:, None]
+    return coords, (ring_off, poly_off, geom_off), rep
 
 
 def _target_crs(crs, results, rep, city_codes) -> pyproj.CRS:
@@ -274,7 +278,8 @@ def _assemble_buildings(results, failures, *, crs, wanted, bbox, parts, codelist
     rows = [row for res in results for row in res.rows]
     ci = {name: i for i, name in enumerate(BUILDING_COLUMNS)}
     cols = list(zip(*rows)) if rows else [[] for _ in BUILDING_COLUMNS]
-    coords, offsets, rep = _concat_geometry(results, 2)
+    coords, offsets, rep = _concat_geometry(results)
+    coords = coords[:, :2]
     target = _target_crs(crs, results, rep, cols[ci["city_code"]])
     coords = _transform(coords, target)
     issues = list(cols[ci["geometry_issue"]])
@@ -351,7 +356,7 @@ def read_roof_surfaces(
     )
     rows = [row for res in results for row in res.rows]
     cols = list(zip(*rows)) if rows else [[], [], [], []]
-    coords, offsets, rep = _concat_geometry(results, 3)
+    coords, offsets, rep = _concat_geometry(results)
     city = [c for res in results for c in res.city_codes]
     target = _target_crs(crs, results, rep, city)
     coords = _transform(coords, target)
@@ -390,7 +395,7 @@ def read_solids(
     )
     rows = [row for res in results for row in res.rows]
     cols = list(zip(*rows)) if rows else [[], [], [], [], []]
-    coords, (ring_off, poly_off, geom_off), rep = _concat_geometry(results, 3)
+    coords, (ring_off, poly_off, geom_off), rep = _concat_geometry(results)
     city = [c for res in results for c in res.city_codes]
     target = _target_crs(crs, results, rep, city)
     coords = _transform(coords, target)

@@ -110,11 +110,12 @@ class Unit:
         "storeys_above_ground", "storeys_below_ground", "year_of_construction", "total_floor_area_m2",
         "structure_code", "structure_cs", "flood_depth_m", "flood_rank_code", "flood_rank_cs",
         "_flood_key", "tsunami_depth_m", "landslide", "lod0", "lod1", "lod2solid", "lod3",
-        "surfaces", "parts",
+        "surfaces", "parts", "el",
     )  # fmt: skip
 
-    def __init__(self, gml_id):
+    def __init__(self, gml_id, el=None):
         self.gml_id = gml_id
+        self.el = el
         self.building_id = self.city_code = self.name = None
         self.usage_code = self.usage_cs = None
         self.measured_height_m = NAN
@@ -205,7 +206,7 @@ class AttributeReader:
 
     # -- entry point -------------------------------------------------------------------------
     def read(self, el) -> Unit:
-        unit = Unit(el.get(T_ID))
+        unit = Unit(el.get(T_ID), el)
         dispatch = self._dispatch
         for child in el:
             handler = dispatch.get(child.tag)

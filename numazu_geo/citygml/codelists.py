@@ -89,6 +89,7 @@ def _fallback_csv(filename: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def builtin_labels(filename: str, lang: str = "ja") -> dict[str, str]:
     csv_name = _fallback_csv(filename)
     if csv_name is None:

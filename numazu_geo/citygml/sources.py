@@ -9,6 +9,7 @@ taken as the first run of 6, 8, 9 or 10 digits followed by ``_`` and a feature n
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import zipfile
@@ -259,11 +260,16 @@ def find_codelist_dirs(src: GMLSource) -> list[str]:
             if any(n.startswith(prefix) for n in names):
                 out.append(f"zip:{src.zip_path}!{prefix}")
         return out
+    return list(_codelist_dirs_above(str(Path(src.path).parent)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _codelist_dirs_above(folder: str) -> tuple[str, ...]:
     out = []
-    for parent in Path(src.path).resolve().parents:
+    for parent in (Path(folder).resolve(), *Path(folder).resolve().parents):
         cand = parent / "codelists"
         if cand.is_dir():
             out.append(str(cand))
         if len(out) >= 2:
             break
-    return out
+    return tuple(out)

@@ -126,12 +126,34 @@ class DetectedVersion:
         return f"CityGML {self.citygml} without i-UR"
 
 
+def root_start_tag(header: bytes) -> bytes:
+    """The bytes up to the end of the root element's start tag (where namespaces are declared)."""
+    pos = 0
+    while True:
+        lt = header.find(b"<", pos)
+        if lt < 0 or lt + 1 >= len(header):
+            return header
+        nxt = header[lt + 1 : lt + 2]
+        if nxt == b"?":
+            pos = header.find(b"?>", lt) + 2
+        elif header.startswith(b"<!--", lt):
+            pos = header.find(b"-->", lt) + 3
+        elif nxt == b"!":
+            pos = header.find(b">", lt) + 1
+        else:
+            gt = header.find(b">", lt)
+            return header if gt < 0 else header[: gt + 1]
+        if pos <= 1:  # unterminated construct: search everything
+            return header
+
+
 def detect_version(header: bytes) -> DetectedVersion:
     """Detect the CityGML and PLATEAU spec version from the first bytes of a file.
 
     Raises ``ValueError`` (wrapped by the reader into ``UnsupportedCityGMLError``) for CityGML
     3.0 or an i-UR version this reader does not know, naming what was found.
     """
+    header = root_start_tag(header)
     cg = {m.group(1).decode() for m in _CITYGML_RE.finditer(header)}
     uro = _URO_RE.search(header)
     uro_version = uro.group(3).decode() if uro else None
