@@ -98,9 +98,15 @@ def _numbers(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _style(ax):
+def _style(ax, *, integer_y: bool = False, thousands_x: bool = False):
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", alpha=0.3)
+    if integer_y:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if thousands_x:
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
 
 
 def irradiation_histogram(df: pd.DataFrame, column: str = "kwh_m2_year", *, bins: int = 30, lang: str = "ja",
@@ -120,8 +126,8 @@ def irradiation_histogram(df: pd.DataFrame, column: str = "kwh_m2_year", *, bins
     ax.set_ylabel(_TXT["count"][lang])
     default_title = _TXT["hist_title"][lang] if column == "kwh_m2_year" else label.name(lang)
     ax.set_title(title or default_title)
-    ax.legend(frameon=False)
-    _style(ax)
+    ax.legend(frameon=True, framealpha=0.9, edgecolor="none", loc="best")
+    _style(ax, integer_y=True, thousands_x=True)
     return fig
 
 
@@ -154,6 +160,9 @@ def top_roofs_bar(df: pd.DataFrame, column: str = "kwh_year", *, n: int = 10, la
     ax.set_xlabel(label.title(lang))
     ax.set_title(title or f"{label.name(lang)}: " + _TXT["top_title"][lang].format(n=len(frame)))
     ax.spines[["top", "right"]].set_visible(False)
+    from matplotlib.ticker import StrMethodFormatter
+
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.margins(x=0.15)
     return fig
 
@@ -218,8 +227,9 @@ def gvi_histogram(df: pd.DataFrame, column: str = "gvi", *, bins: int = 20, lang
     ax.set_xlabel(field(column).title(lang))
     ax.set_ylabel(_TXT["points"][lang])
     ax.set_title(title or _TXT["gvi_title"][lang])
-    ax.legend(frameon=False)
-    _style(ax)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # room for the legend above the bars
+    ax.legend(frameon=True, framealpha=0.9, edgecolor="none", loc="upper right")
+    _style(ax, integer_y=True)
     return fig
 
 
