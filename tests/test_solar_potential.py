@@ -276,3 +276,15 @@ def test_tiles_with_neighbour_radius_match_whole_scene(quick_climate, district_r
     np.testing.assert_allclose(tiled.buildings["kwh_year"], district_result.buildings["kwh_year"], rtol=1e-9)
     assert len(calls) == 2  # two tiles hold sampled roofs
     assert tiled.parameters["rays_cast"] == district_result.parameters["rays_cast"] > 0
+
+
+def test_terrain_only_scene_shades(quick_climate):
+    """Terrain triangles alone (no building solids) still shade: a 30 m ridge 20 m south."""
+    rs = gpd.GeoDataFrame({"gml_id": ["h"], "building_id": ["H"], "surface_id": ["r"], "roof_source": "lod2"},
+                          geometry=[roof_square(X0, Y0, 5, 6)], crs=CRS)  # fmt: skip
+    ridge = box_triangles(X0 - 500, Y0 - 40, X0 + 500, Y0 - 20, 0, 30)
+    open_sky = solar_potential(roof_surfaces=rs, climate=quick_climate, shading=False, progress=False)
+    hilly = solar_potential(roof_surfaces=rs, terrain=ridge, climate=quick_climate, progress=False)
+    assert open_sky.buildings["shading_loss"].iloc[0] == 0
+    assert hilly.buildings["shading_loss"].iloc[0] > 0.2
+    assert hilly.parameters["shading"] is True
