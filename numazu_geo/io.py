@@ -59,6 +59,22 @@ def _jsonable_attrs(attrs: dict) -> dict:
     return out
 
 
+def _geoarrow_table(gdf: gpd.GeoDataFrame):
+    """Arrow table with GeoParquet ``geo`` metadata, as ``GeoDataFrame.to_parquet`` writes it."""
+    try:
+        from geopandas.io.arrow import _geopandas_to_arrow  # the table GeoPandas itself writes
+    except ImportError:  # pragma: no cover - a future GeoPandas moved it: go through a file
+        import io as _io
+
+        import pyarrow.parquet as pq
+
+        buffer = _io.BytesIO()
+        gdf.to_parquet(buffer, index=False)
+        buffer.seek(0)
+        return pq.read_table(buffer)
+    return _geopandas_to_arrow(gdf, index=False)
+
+
 def to_parquet(gdf: gpd.GeoDataFrame, path: str | os.PathLike, **kwargs) -> Path:
     """Write a GeoDataFrame as GeoParquet, atomically, keeping ``gdf.attrs`` (e.g. read errors).
 
@@ -68,10 +84,7 @@ def to_parquet(gdf: gpd.GeoDataFrame, path: str | os.PathLike, **kwargs) -> Path
 
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(f"to_parquet expects a GeoDataFrame, got {type(gdf).__name__}")
-    table = gdf.to_arrow(index=False, geometry_encoding="WKB")
-    import pyarrow as pa
-
-    table = pa.table(table)
+    table = _geoarrow_table(gdf)
     meta = dict(table.schema.metadata or {})
     meta[_ATTRS_KEY] = json.dumps(_jsonable_attrs(gdf.attrs), default=str, ensure_ascii=False).encode()
     table = table.replace_schema_metadata(meta)
@@ -114,6 +127,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     if ext in {".gpkg", ".geojson"}:
         driver = "GPKG" if ext == ".gpkg" else "GeoJSON"
         with atomic_path(path) as tmp:
-            df.to_file(tmp, driver=driver)
+            # the layer is named after the final file, not the temporary one
+            df.to_file(tmp, driver=driver, layer=path.stem)
         return path
     raise ValueError(f"{path}: unsupported output format {ext!r} (use .parquet, .csv, .gpkg or .geojson)")
