@@ -168,7 +168,8 @@ def test_roofs_layer_keeps_heights():
 def test_green_view_layer_points_in_percent():
     pts = make_points()
     layer = maps.green_view_layer(pts, lang="ja")
-    assert layer.type == "ScatterplotLayer" and len(layer.data) == len(pts)
+    assert layer.type == "ColumnLayer" and len(layer.data) == len(pts)
+    assert layer.data[1]["height"] == pytest.approx(2.0 + pts.loc[1, "gvi"] * 40.0, abs=0.01)
     assert layer.data[0]["color"] == list(NA_RGBA)  # failed photo
     assert "緑視率" in layer.data[1]["tooltip"] and "%" in layer.data[1]["tooltip"]
     assert f"{pts.loc[1, 'gvi'] * 100:.0f}%" in layer.data[1]["tooltip"]
@@ -185,7 +186,8 @@ def test_trips_layer():
         crs=6676,
     )
     layer = maps.trips_layer(trips, color_by="mode", lang="en")
-    assert layer.type == "PathLayer" and len(layer.data) == 3
+    assert layer.type == "PolygonLayer" and len(layer.data) == 3
+    assert all(rec["polygon"][0][0] == rec["polygon"][0][-1] for rec in layer.data)
     assert layer.legend.kind == "categorical"
     assert "Distance" in layer.data[0]["tooltip"]
 
@@ -302,7 +304,7 @@ def test_cli_map(tmp_path, capsys):
     assert "PV yield" in page and str(out) in capsys.readouterr().out
     pts = to_parquet(make_points(), tmp_path / "p.parquet")
     assert main(["map", str(pts), "-o", str(tmp_path / "p.html")]) == 0
-    assert "ScatterplotLayer" in (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "ColumnLayer" in (tmp_path / "p.html").read_text(encoding="utf-8")
     assert main(["map", str(src), "-o", str(out), "--color-by", "nope"]) == 1
     assert "no column 'nope'" in capsys.readouterr().err
     assert main(["map", str(tmp_path / "missing.parquet"), "-o", str(out)]) == 1

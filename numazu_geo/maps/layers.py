@@ -40,8 +40,15 @@ DEFAULT_HEIGHT_M = 6.0
 LONLAT_DECIMALS = 6
 #: Radius of a green-view survey point on the map (metres).
 GVI_POINT_RADIUS_M = 6.0
-#: Width of a trip path on the map (metres).
+#: Height of a green-view column per unit of GVI (m): a 25 % street is a 2 + 10 m column, next to
+#: buildings of 5-40 m (display choice).
+GVI_HEIGHT_PER_UNIT_M = 40.0
+#: Height of a green-view column at GVI 0 or without a value (m), so every point stays visible.
+GVI_MIN_HEIGHT_M = 2.0
+#: Width of a trip ribbon on the map (metres).
 TRIP_WIDTH_M = 4.0
+#: Height of a trip ribbon (m): just above the ground plane so it never flickers against it.
+TRIP_RIBBON_HEIGHT_M = 0.5
 
 _ESTIMATED = {"ja": "推定", "en": "estimated"}
 
@@ -338,36 +345,43 @@ def green_view_layer(
     vmin: float | None = 0.0,
     vmax: float | None = None,
     radius_m: float = GVI_POINT_RADIUS_M,
+    height_per_unit_m: float = GVI_HEIGHT_PER_UNIT_M,
     tooltip_columns=None,
     id: str | None = None,
 ) -> AnalysisLayer:
-    """Green-view survey points (``green_view_survey`` output) coloured by GVI (``ScatterplotLayer``).
+    """Green-view survey points (``green_view_survey`` output) as short columns coloured by GVI.
 
-    ``vmin``/``vmax`` default to 0 and the 98th percentile of the GVI (fractions 0-1; shown as %).
-    Points whose photo failed (``gvi`` missing) are grey.
+    Each point is a cylinder (``ColumnLayer``) of ``radius_m`` whose colour and height both show
+    the value (height = :data:`GVI_MIN_HEIGHT_M` + value x ``height_per_unit_m``), so a 3D view
+    reads it from any angle. ``vmin``/``vmax`` default to 0 and the 98th percentile (GVI is a
+    fraction 0-1, shown in %). Points whose photo failed (value missing) are low grey columns.
+    (deck.gl's ScatterplotLayer draws wrongly under software WebGL, common on school PCs; columns
+    do not.)
     """
     check_lang(lang)
     data = _to_lonlat(points, "green_view_layer")
     if color_by not in data.columns:
         raise KeyError(f"green_view_layer: no column {color_by!r} to colour by")
     rgba, legend = colors_for(data[color_by], column=color_by, lang=lang, cmap=cmap, vmin=vmin, vmax=vmax)
+    values = pd.to_numeric(data[color_by], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    heights = GVI_MIN_HEIGHT_M + np.where(np.isfinite(values), np.clip(values, 0, None), 0.0) * height_per_unit_m
     columns = _present(data, tooltip_columns or GVI_TOOLTIP_COLUMNS, lang)
     if "error" in data.columns:
         columns.append("error")
     rows = _records(data, columns)
     records = []
-    for geom, row, color in zip(data.geometry, rows, rgba.tolist()):
+    for geom, row, color, h in zip(data.geometry, rows, rgba.tolist(), heights):
         if geom.geom_type != "Point":
             geom = geom.representative_point()
         tip = _tooltip_html(row, columns, lang, heading=_heading(row, lang, "調査地点" if lang == "ja" else "Survey point"))
         records.append({"position": [round(geom.x, LONLAT_DECIMALS), round(geom.y, LONLAT_DECIMALS)],
-                        "color": color, "tooltip": tip})
+                        "height": round(float(h), 2), "color": color, "tooltip": tip})
     return AnalysisLayer(
-        "ScatterplotLayer", records, id=id or f"greenview-{uuid.uuid4().hex[:8]}",
+        "ColumnLayer", records, id=id or f"greenview-{uuid.uuid4().hex[:8]}",
         legend=legend, bounds_lonlat=_bounds(data), kind="green_view",
-        get_position="position", get_fill_color="color", get_line_color=[255, 255, 255, 230],
-        get_radius=radius_m, radius_units="meters", radius_min_pixels=4, stroked=True,
-        line_width_min_pixels=1, pickable=True, auto_highlight=True,
+        get_position="position", get_fill_color="color", get_elevation="height", radius=radius_m,
+        disk_resolution=20, extruded=True, pickable=True, auto_highlight=True,
+        highlight_color=[255, 80, 80, 220],
     )
 
 
@@ -381,22 +395,31 @@ def trips_layer(
     tooltip_columns=None,
     id: str | None = None,
 ) -> AnalysisLayer:
-    """Trips or routes (LineString / MultiLineString) as a ``PathLayer``, optionally coloured by a column."""
+    """Trips or routes (LineString / MultiLineString) as ribbons ``width_m`` wide, optionally coloured by a column.
+
+    Lines are buffered in a metric CRS (the input's when projected, else its UTM zone) and drawn
+    as thin extruded polygons (:data:`TRIP_RIBBON_HEIGHT_M`): deck.gl's PathLayer draws wrongly
+    under software WebGL, which school PCs often use, while polygons are exact.
+    """
     check_lang(lang)
-    data = _to_lonlat(lines, "trips_layer")
-    if color_by is not None and color_by not in data.columns:
+    if not isinstance(lines, gpd.GeoDataFrame) or lines.crs is None:
+        _to_lonlat(lines, "trips_layer")  # raises the usual clear error
+    if color_by is not None and color_by not in lines.columns:
         raise KeyError(f"trips_layer: no column {color_by!r} to colour by")
+    metric = lines if lines.crs.is_projected else lines.to_crs(lines.estimate_utm_crs())
+    ribbons = metric.set_geometry(metric.geometry.buffer(width_m / 2, cap_style="flat", join_style="round"))
+    data = _to_lonlat(ribbons, "trips_layer")
     rgba, legend = _colors(data, color_by, lang, cmap, None, None, 255, (255, 140, 0, 255))
     columns = _present(data, tooltip_columns or TRIP_TOOLTIP_COLUMNS, lang)
     rows = _records(data, columns)
     records = []
     for geom, row, color in zip(data.geometry, rows, rgba.tolist()):
         tip = _tooltip_html(row, columns, lang, heading=_heading(row, lang, "移動" if lang == "ja" else "Trip"))
-        for path in _line_paths(geom):
-            records.append({"path": path, "color": color, "tooltip": tip})
+        for rings in _polygon_rings(geom):
+            records.append({"polygon": rings, "color": color, "tooltip": tip})
     return AnalysisLayer(
-        "PathLayer", records, id=id or f"trips-{uuid.uuid4().hex[:8]}",
+        "PolygonLayer", records, id=id or f"trips-{uuid.uuid4().hex[:8]}",
         legend=legend, bounds_lonlat=_bounds(data), kind="trips",
-        get_path="path", get_color="color", get_width=width_m, width_units="meters", width_min_pixels=2,
-        cap_rounded=True, joint_rounded=True, pickable=True, auto_highlight=True,
+        get_polygon="polygon", get_fill_color="color", get_elevation=TRIP_RIBBON_HEIGHT_M, extruded=True,
+        filled=True, stroked=False, pickable=True, auto_highlight=True, highlight_color=[255, 80, 80, 220],
     )

@@ -1,0 +1,190 @@
+"""Real-browser test of the offline map: headless Debian Chromium opens the exported HTML file.
+
+Checks that deck.gl draws the buildings (non-blank canvas, several colours), that no request
+leaves the page (only file:, data: and blob: URLs), that the console has no errors, and that
+the map still shows buildings with networking blocked. Screenshots go to ``artifacts/``.
+
+Chromium comes from the project's setup (``.ci/system-deps.sh``, Debian package ``chromium``);
+playwright's Python driver controls it (no browser download). Without Chromium the test skips on
+a user's machine and fails in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from numazu_geo import maps
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_maps import make_buildings, make_points  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("NUMAZU_GEO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+    "--disable-default-apps", "--disable-extensions", "--disable-sync", "--disable-component-update",
+    "--mute-audio", "--hide-scrollbars",
+]
+VIEWPORT = {"width": 1200, "height": 800}
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+BACKGROUND_RGB = (0x1E, 0x24, 0x30)
+GROUND_RGB = tuple(maps.deck.GROUND_RGBA[:3])
+# console messages that are not errors of the page (software WebGL performance notes)
+HARMLESS = ("GPU stall due to ReadPixels",)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if CHROMIUM is None:
+        if CI:
+            pytest.fail("chromium is not installed: CI must run .ci/system-deps.sh (make system-deps)")
+        pytest.skip("chromium is not installed (run .ci/system-deps.sh)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def offline_map(tmp_path_factory) -> Path:
+    gdf = make_buildings(80, seed=4)
+    deck = maps.view(
+        maps.buildings_layer(gdf, color_by="kwh_m2_year", lang="ja"),
+        maps.green_view_layer(make_points(), lang="ja"),
+        title="沼津駅周辺 屋根の日射量", subtitle="ブラウザ試験 / browser test",
+    )
+    return maps.save_html(deck, tmp_path_factory.mktemp("map") / "map_offline.html")
+
+
+def drawn_pixels(png: Path) -> dict:
+    """Pixels of the map area (panels masked) that are neither background nor ground."""
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    h, w, _ = img.shape
+    area = img[int(h * 0.12): int(h * 0.85), int(w * 0.25): int(w * 0.95)]  # away from header, legend, credits
+    flat = area.reshape(-1, 3)
+    far_bg = np.abs(flat - BACKGROUND_RGB).sum(axis=1) > 45
+    far_ground = np.abs(flat - GROUND_RGB).sum(axis=1) > 45
+    drawn = flat[far_bg & far_ground]
+    return {"share": len(drawn) / len(flat), "colors": len(np.unique(drawn // 24, axis=0)),
+            "yellow": int(((drawn[:, 0] > 180) & (drawn[:, 1] > 180) & (drawn[:, 2] < 120)).sum()),
+            "purple": int(((drawn[:, 2] > drawn[:, 1] + 20) & (drawn[:, 0] > 40)).sum())}
+
+
+def _sync_playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    return sync_playwright
+
+
+def open_and_shoot(chromium: str, url: str, png: Path, *, block_network: bool = False) -> dict:
+    """Open ``url`` in headless Chromium via playwright; return requests, console errors, legend text."""
+    sync_playwright = _sync_playwright()
+    if sync_playwright is None:  # pragma: no cover - fallback when the driver is unavailable
+        return chromium_cli_shot(chromium, url, png)
+    requests, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=VIEWPORT, offline=block_network)
+            if block_network:
+                context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(LOCAL_SCHEMES)
+                              else route.abort("internetdisconnected"))
+            page = context.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not m.text.startswith(HARMLESS) else None)
+            page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+            page.goto(url, wait_until="load", timeout=60_000)
+            page.wait_for_selector("#deck-container canvas", timeout=30_000)
+            page.wait_for_function("window.numazuFrames >= 1 && window.numazuDeck && window.numazuDeck.isInitialized",
+                                   timeout=60_000)
+            page.wait_for_timeout(800)  # let the second (picking-buffer, highlight) pass settle
+            page.screenshot(path=str(png))
+            info = page.evaluate(
+                """() => ({legend: (document.getElementById('ng-legend') || {}).innerText || '',
+                           header: document.getElementById('ng-header').innerText,
+                           credit: document.getElementById('ng-attribution').innerText,
+                           layers: window.numazuDeck.props.layers.map(l => l.id),
+                           font: getComputedStyle(document.body).fontFamily})"""
+            )
+            # hover the centre of the screen: a tooltip must appear for some building nearby
+            tooltip = ""
+            for dx, dy in [(0, 0), (40, 0), (-40, 0), (0, 40), (0, -40), (80, 30), (-80, -30)]:
+                page.mouse.move(VIEWPORT["width"] / 2 + dx, VIEWPORT["height"] / 2 + dy)
+                page.wait_for_timeout(250)
+                tooltip = page.evaluate("() => { const t = document.querySelector('.deck-tooltip'); "
+                                        "return t && t.style.display !== 'none' ? t.innerText : ''; }")
+                if tooltip:
+                    break
+            info["tooltip"] = tooltip
+            context.close()
+        finally:
+            browser.close()
+    info.update(requests=requests, errors=errors)
+    return info
+
+
+def chromium_cli_shot(chromium: str, url: str, png: Path) -> dict:  # pragma: no cover - fallback only
+    """Screenshot with Chromium's own ``--screenshot`` (console from ``--enable-logging=stderr``)."""
+    user_dir = png.parent / ".chromium-profile"
+    cmd = [chromium, *CHROMIUM_ARGS, f"--user-data-dir={user_dir}", "--window-size=1200,800",
+           "--virtual-time-budget=8000", "--enable-logging=stderr", "--v=0", f"--screenshot={png}", url]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    errors = [line for line in proc.stderr.splitlines()
+              if "CONSOLE" in line and ("ERROR" in line or ":ERROR:" in line) and not any(h in line for h in HARMLESS)]
+    return {"requests": [url], "errors": errors, "legend": "", "header": "", "credit": "", "layers": [],
+            "tooltip": "", "font": ""}
+
+
+def test_offline_map_renders_in_chromium(chromium, offline_map, artifacts_dir):
+    png = artifacts_dir / "map_offline.png"
+    info = open_and_shoot(chromium, offline_map.as_uri(), png)
+    leaving = [u for u in info["requests"] if not u.startswith(LOCAL_SCHEMES)]
+    assert not leaving, f"requests left the page: {leaving[:5]}"
+    assert not info["errors"], f"console errors: {info['errors'][:5]}"
+    pixels = drawn_pixels(png)
+    assert pixels["share"] > 0.03, pixels  # buildings cover part of the map area
+    assert pixels["colors"] >= 8, pixels  # a colour ramp, not one flat colour
+    assert pixels["yellow"] > 50 and pixels["purple"] > 50, pixels  # both ends of viridis are visible
+    if _sync_playwright() is not None:
+        assert "屋根の年間日射量" in info["legend"] and "kWh/m²/年" in info["legend"]
+        assert "緑視率" in info["legend"]
+        assert "沼津駅周辺 屋根の日射量" in info["header"]
+        assert "3D都市モデル（Project PLATEAU）沼津市" in info["credit"]
+        assert "Noto Sans CJK JP" in info["font"]
+        assert info["layers"][0] == "numazu-ground" and len(info["layers"]) == 3
+        assert "屋根の年間日射量" in info["tooltip"] or "緑視率" in info["tooltip"], "no tooltip on hover"
+
+
+def test_map_shows_buildings_with_network_blocked(chromium, offline_map, artifacts_dir):
+    if _sync_playwright() is None:  # pragma: no cover
+        pytest.skip("needs playwright to block the network")
+    png = artifacts_dir / "map_offline_no_network.png"
+    info = open_and_shoot(chromium, offline_map.as_uri(), png, block_network=True)
+    assert not info["errors"], f"console errors: {info['errors'][:5]}"
+    pixels = drawn_pixels(png)
+    assert pixels["share"] > 0.03 and pixels["colors"] >= 8, pixels
+
+
+def test_online_map_only_asks_gsi(chromium, tmp_path, artifacts_dir):
+    """The online page adds GSI tiles and nothing else; with tiles unreachable the buildings still draw."""
+    if _sync_playwright() is None:  # pragma: no cover
+        pytest.skip("needs playwright to record requests")
+    deck = maps.view(maps.buildings_layer(make_buildings(40, seed=5), lang="en"), lang="en", basemap="gsi")
+    path = maps.save_html(deck, tmp_path / "map_online.html", offline=False)
+    png = artifacts_dir / "map_online_tiles_blocked.png"
+    info = open_and_shoot(chromium, path.as_uri(), png, block_network=True)
+    remote = [u for u in info["requests"] if not u.startswith(LOCAL_SCHEMES)]
+    assert remote, "the online page requested no base-map tiles"
+    assert all(u.startswith("https://cyberjapandata.gsi.go.jp/xyz/pale/") for u in remote), remote[:5]
+    assert "地理院タイル" in info["credit"]
+    assert "numazu-basemap" in info["layers"]
+    assert drawn_pixels(png)["share"] > 0.02
