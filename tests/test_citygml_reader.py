@@ -257,3 +257,15 @@ def test_parallel_processes_give_the_same_frame(plateau_dir):
     two = read_buildings(files, progress=False, processes=2)
     pd.testing.assert_frame_equal(one.drop(columns="geometry"), two.drop(columns="geometry"))
     assert shapely.equals_exact(one.geometry.values, two.geometry.values, tolerance=0).all()
+
+
+def test_small_flush_batches_give_the_same_frame(plateau_dir, monkeypatch):
+    """Texts are converted in batches on big files; batch borders must not change anything."""
+    from numazu_geo.citygml import reader
+
+    files = [plateau_dir / p for p in (OSAKA_FLOOD, LOD1_ONLY, YOKOSUKA)]
+    whole = read_buildings(files, progress=False, processes=1)
+    monkeypatch.setattr(reader, "FLUSH_TEXTS", 37)
+    batched = read_buildings(files, progress=False, processes=1)
+    pd.testing.assert_frame_equal(whole.drop(columns="geometry"), batched.drop(columns="geometry"))
+    assert shapely.equals_exact(whole.geometry.values, batched.geometry.values, tolerance=0).all()

@@ -122,18 +122,28 @@ class FileResult:
     city_codes: list = field(default_factory=list)  # per row, for crs="auto" (roofs/solids)
     error: tuple | None = None  # (kind, path, reason, line)
     seconds: float = 0.0
+    _chunks: list = field(default_factory=list, repr=False)
+    _size_chunks: list = field(default_factory=list, repr=False)
+
+    def compact(self) -> None:
+        """Copy the rings gathered so far into one array (views into big batches are released)."""
+        if self.rings:
+            self._chunks.append(np.concatenate(self.rings))
+            self._size_chunks.append(
+                np.fromiter((r.size // 3 for r in self.rings), dtype=np.int64, count=len(self.rings))
+            )
+        self.rings = []
 
     def finish(self) -> None:
-        if self.rings:
-            self.coords = np.concatenate(self.rings).reshape(-1, 3)
-            self.ring_sizes = np.fromiter((r.size // 3 for r in self.rings), dtype=np.int64, count=len(self.rings))
-        else:
-            self.coords = np.empty((0, 3))
-            self.ring_sizes = np.empty(0, dtype=np.int64)
-        self.rings = []
+        self.compact()
+        chunks, sizes = self._chunks, self._size_chunks
+        self.coords = np.concatenate(chunks).reshape(-1, 3) if chunks else np.empty((0, 3))
+        self.ring_sizes = np.concatenate(sizes) if sizes else np.empty(0, dtype=np.int64)
+        self._chunks, self._size_chunks = [], []
 
     def clear(self) -> None:
         self.rows, self.rings, self.ring_counts, self.poly_counts, self.city_codes = [], [], [], [], []
+        self._chunks, self._size_chunks = [], []
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,6 +171,8 @@ def _parse_texts(texts: list[str]) -> tuple[np.ndarray, list[int]]:
 
 _EMPTY = np.empty(0)
 _BULK_MIN_TEXTS = 400
+#: convert and release collected posList texts every this many (bounds memory on huge files)
+FLUSH_TEXTS = 200_000
 
 
 class _Coords:
@@ -427,14 +439,20 @@ class _FileReader:
         if unit.surfaces:
             texts.extend(_ROOF_TEXT(unit.el))
         t3 = len(texts)
-        row = len(self.res.rows)
-        self.plans.append(_TextPlan(row, lod0, lod1, (t1, t2), (t2, t3)))
+        self.plans.append(_TextPlan(len(self.row_polys), lod0, lod1, (t1, t2), (t2, t3)))
         self.res.rows.append(self._row(unit, unit.has_lod, math.inf, -math.inf, None, None, None))
         self.row_polys.append(None)
+        if t3 >= FLUSH_TEXTS:
+            self.finish_buildings()
 
     def finish_buildings(self) -> None:
-        """Convert the collected texts and fill footprints and heights of the fast-path rows."""
+        """Convert the collected texts and fill footprints and heights of the fast-path rows.
+
+        Called every FLUSH_TEXTS posLists and at the end of the file, so memory holds one batch
+        of text at a time; the footprint rings are copied out and the batch is released.
+        """
         res, plans = self.res, self.plans
+        base = len(res.rows) - len(self.row_polys)  # absolute index of row_polys[0]
         flat, offs = _bulk_convert(self.texts)
         self.texts = []
         counts = np.diff(offs)
@@ -474,8 +492,8 @@ class _FileReader:
                 g, r = ground_l[k], roof_l[k]
                 if g == math.inf and r > -math.inf:
                     g = math.nan
-                row = res.rows[plan.row]
-                res.rows[plan.row] = row[:16] + (
+                row = res.rows[base + plan.row]
+                res.rows[base + plan.row] = row[:16] + (
                     g if g < math.inf else math.nan,
                     r if r > -math.inf else math.nan,
                     issue,
@@ -488,6 +506,7 @@ class _FileReader:
                 res.ring_counts.append(len(poly))
             res.poly_counts.append(len(polys))
         self.row_polys = []
+        res.compact()
 
     @staticmethod
     def _plan_footprint(plan, flat, offs, usable, closed, tmin, tmax):
