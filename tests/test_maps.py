@@ -55,10 +55,10 @@ def make_buildings(n: int = 40, seed: int = 0, crs: int = 6676) -> gpd.GeoDataFr
 
 def make_points(n: int = 12) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(1)
-    gvi = rng.uniform(0.05, 0.45, n)
+    gvi = rng.uniform(5, 45, n)  # percent, as green_view_survey returns it
     gvi[0] = np.nan
     return gpd.GeoDataFrame(
-        {"gvi": gvi, "sky_view": rng.uniform(0.1, 0.5, n), "building_view": rng.uniform(0.1, 0.5, n),
+        {"gvi": gvi, "sky_view": rng.uniform(10, 50, n), "building_view": rng.uniform(10, 50, n),
          "path": [f"/photos/p{i:02d}.jpg" for i in range(n)], "error": [""] * n},
         geometry=gpd.points_from_xy(CENTER_LON + rng.uniform(-0.002, 0.002, n), CENTER_LAT + rng.uniform(-0.002, 0.002, n)),
         crs=4326,
@@ -169,10 +169,10 @@ def test_green_view_layer_points_in_percent():
     pts = make_points()
     layer = maps.green_view_layer(pts, lang="ja")
     assert layer.type == "ColumnLayer" and len(layer.data) == len(pts)
-    assert layer.data[1]["height"] == pytest.approx(2.0 + pts.loc[1, "gvi"] * 40.0, abs=0.01)
+    assert layer.data[1]["height"] == pytest.approx(2.0 + pts.loc[1, "gvi"] * 0.4, abs=0.01)
     assert layer.data[0]["color"] == list(NA_RGBA)  # failed photo
     assert "緑視率" in layer.data[1]["tooltip"] and "%" in layer.data[1]["tooltip"]
-    assert f"{pts.loc[1, 'gvi'] * 100:.0f}%" in layer.data[1]["tooltip"]
+    assert f"{pts.loc[1, 'gvi']:.0f}%" in layer.data[1]["tooltip"]
     assert "p01.jpg" in layer.data[1]["tooltip"] and "/photos" not in layer.data[1]["tooltip"]
     assert layer.legend.vmin == 0.0
 

@@ -106,7 +106,7 @@ def test_english_and_irradiation_kind(jp_font):
 
 
 def test_gvi_histogram(tmp_path, jp_font, artifacts_dir):
-    gvi = pd.DataFrame({"gvi": np.r_[np.linspace(0.02, 0.4, 30), np.nan]})
+    gvi = pd.DataFrame({"gvi": np.r_[np.linspace(2, 40, 30), np.nan]})
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         fig = figures.gvi_histogram(gvi, lang="ja")

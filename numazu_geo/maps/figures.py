@@ -28,7 +28,7 @@ JAPANESE_FONTS = (
 #: Green-view index that Japan's MLIT guidance cites as the level at which people start to feel a
 #: street is green (緑視率 about 25 %; MLIT press release of 12 Aug 2005 on a survey of 22 Jul 2004,
 #: 「都市の緑量と心理的効果の相関関係の社会実験調査」).
-GVI_GREEN_THRESHOLD = 0.25
+GVI_GREEN_THRESHOLD_PCT = 25.0
 #: Main colour of single-series charts (viridis' middle; readable in grey print).
 BAR_COLOR = "#21908c"
 DPI = 150
@@ -214,16 +214,16 @@ def monthly_yield_curve(df: pd.DataFrame, *, kind: str = "auto", lang: str = "ja
 
 
 def gvi_histogram(df: pd.DataFrame, column: str = "gvi", *, bins: int = 20, lang: str = "ja", ax=None,
-                  title: str | None = None, threshold: float = GVI_GREEN_THRESHOLD):
-    """Histogram of the green view index (fractions, shown in %) with the 25 % line."""
+                  title: str | None = None, threshold_pct: float = GVI_GREEN_THRESHOLD_PCT):
+    """Histogram of the green view index (percent, as ``green_view_survey`` gives it) with the 25 % line."""
     check_lang(lang)
-    values = _numbers(df, column, "gvi_histogram") * 100.0
+    values = _numbers(df, column, "gvi_histogram")
     if values.size == 0:
         raise ValueError(f"gvi_histogram: column {column!r} has no finite values")
     fig, ax = _new_axes(ax, (7, 4))
     upper = max(50.0, float(np.ceil(values.max() / 10) * 10))
     ax.hist(values, bins=np.linspace(0, upper, bins + 1), color="#3a9c5b", edgecolor="white", linewidth=0.5)
-    ax.axvline(threshold * 100, color="#c0392b", linestyle="--", linewidth=1.5, label=_TXT["gvi_line"][lang])
+    ax.axvline(threshold_pct, color="#c0392b", linestyle="--", linewidth=1.5, label=_TXT["gvi_line"][lang])
     ax.set_xlabel(field(column).title(lang))
     ax.set_ylabel(_TXT["points"][lang])
     ax.set_title(title or _TXT["gvi_title"][lang])

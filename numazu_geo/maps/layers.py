@@ -40,9 +40,9 @@ DEFAULT_HEIGHT_M = 6.0
 LONLAT_DECIMALS = 6
 #: Radius of a green-view survey point on the map (metres).
 GVI_POINT_RADIUS_M = 6.0
-#: Height of a green-view column per unit of GVI (m): a 25 % street is a 2 + 10 m column, next to
-#: buildings of 5-40 m (display choice).
-GVI_HEIGHT_PER_UNIT_M = 40.0
+#: Height of a green-view column per percentage point of GVI (m): a 25 % street is a 2 + 10 m
+#: column, next to buildings of 5-40 m (display choice).
+GVI_HEIGHT_PER_PCT_M = 0.4
 #: Height of a green-view column at GVI 0 or without a value (m), so every point stays visible.
 GVI_MIN_HEIGHT_M = 2.0
 #: Width of a trip ribbon on the map (metres).
@@ -345,16 +345,17 @@ def green_view_layer(
     vmin: float | None = 0.0,
     vmax: float | None = None,
     radius_m: float = GVI_POINT_RADIUS_M,
-    height_per_unit_m: float = GVI_HEIGHT_PER_UNIT_M,
+    height_per_pct_m: float = GVI_HEIGHT_PER_PCT_M,
     tooltip_columns=None,
     id: str | None = None,
 ) -> AnalysisLayer:
     """Green-view survey points (``green_view_survey`` output) as short columns coloured by GVI.
 
     Each point is a cylinder (``ColumnLayer``) of ``radius_m`` whose colour and height both show
-    the value (height = :data:`GVI_MIN_HEIGHT_M` + value x ``height_per_unit_m``), so a 3D view
-    reads it from any angle. ``vmin``/``vmax`` default to 0 and the 98th percentile (GVI is a
-    fraction 0-1, shown in %). Points whose photo failed (value missing) are low grey columns.
+    the value (height = :data:`GVI_MIN_HEIGHT_M` + value x ``height_per_pct_m``), so a 3D view
+    reads it from any angle. ``vmin``/``vmax`` default to 0 and the 98th percentile. GVI, sky and
+    building shares are percentages (0-100) as ``green_view_survey`` returns them. Points whose
+    photo failed (value missing) are low grey columns; rows without a position are left out.
     (deck.gl's ScatterplotLayer draws wrongly under software WebGL, common on school PCs; columns
     do not.)
     """
@@ -364,7 +365,7 @@ def green_view_layer(
         raise KeyError(f"green_view_layer: no column {color_by!r} to colour by")
     rgba, legend = colors_for(data[color_by], column=color_by, lang=lang, cmap=cmap, vmin=vmin, vmax=vmax)
     values = pd.to_numeric(data[color_by], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    heights = GVI_MIN_HEIGHT_M + np.where(np.isfinite(values), np.clip(values, 0, None), 0.0) * height_per_unit_m
+    heights = GVI_MIN_HEIGHT_M + np.where(np.isfinite(values), np.clip(values, 0, None), 0.0) * height_per_pct_m
     columns = _present(data, tooltip_columns or GVI_TOOLTIP_COLUMNS, lang)
     if "error" in data.columns:
         columns.append("error")
