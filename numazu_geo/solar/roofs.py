@@ -525,7 +525,6 @@ def sample_points(
     spacing_m = float(spacing_m)
     if not spacing_m > 0:
         raise ValueError(f"spacing_m must be > 0, got {spacing_m}")
-    n_faces = len(faces)
     normal_all = faces[["normal_x", "normal_y", "normal_z"]].to_numpy(dtype=float)
     if include_unusable:
         sel = np.isfinite(normal_all).all(axis=1) & (faces["area_m2"].to_numpy(float) > 0)
@@ -601,7 +600,6 @@ def sample_points(
     azim = faces["panel_azimuth_deg"].to_numpy(dtype=float)[idx]
     pnorm = panel_normals(tilt, azim)[pf]
     area = (face_area / np.maximum(count, 1))[pf]
-    assert n_faces >= len(idx)
     return RoofSamples(
         xyz=xyz,
         normal=normal,

@@ -414,7 +414,8 @@ class ShadingScene:
         seen = np.zeros(n)
         sky = np.zeros(n)
         blocks = range(0, n, _POINT_BLOCK)
-        for b0 in tqdm(blocks, desc="sky", disable=not (progress and n > _POINT_BLOCK), unit="block"):
+        many = progress and n > _POINT_BLOCK
+        for b0 in tqdm(blocks, desc="sky", disable=not many, unit="block"):
             b1 = min(n, b0 + _POINT_BLOCK)
             run_of_point, run_nrm = self._runs(nrm[b0:b1])
             run_ok = np.isfinite(run_nrm).all(axis=1)
