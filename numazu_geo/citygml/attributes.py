@@ -202,13 +202,21 @@ class AttributeReader:
                 u("city"): "city",
             }
             self._id_tags = {u("buildingID"): "id", u("city"): "city"}
+        if spec is not None and spec.name != "v1":  # generic attributes hold IDs/hazards only in v1
+            d.pop(T_GEN_STRING)
+            d.pop(T_GEN_SET)
         self._dispatch = d
+        self._tags = tuple(d)
+        self._tags_no_surfaces = tuple(t for t in d if t != T_BOUNDED)
 
     # -- entry point -------------------------------------------------------------------------
-    def read(self, el) -> Unit:
+    def read(self, el, surfaces: bool = True) -> Unit:
+        """Read one Building/BuildingPart. ``surfaces=False`` leaves ``boundedBy`` unvisited
+        (the fast building path asks XPath for what it needs from there instead)."""
         unit = Unit(el.get(T_ID), el)
         dispatch = self._dispatch
-        for child in el:
+        # the tag filter runs in C: children nobody reads never become Python objects
+        for child in el.iterchildren(*(self._tags if surfaces else self._tags_no_surfaces)):
             handler = dispatch.get(child.tag)
             if handler is not None:
                 handler(child, unit)
@@ -314,7 +322,7 @@ class AttributeReader:
     # -- i-UR ------------------------------------------------------------------------------------
     def _id_attribute(self, el, unit):
         for record in el:
-            for child in record:
+            for child in record.iterchildren(*self._id_tags):
                 what = self._id_tags.get(child.tag)
                 if what == "id":
                     if unit.building_id is None:
@@ -324,7 +332,7 @@ class AttributeReader:
 
     def _details(self, el, unit):
         for record in el:
-            for child in record:
+            for child in record.iterchildren(*self._detail_tags):
                 what = self._detail_tags.get(child.tag)
                 if what == "total_floor_area":
                     unit.total_floor_area_m2 = to_float(child.text)
@@ -339,7 +347,7 @@ class AttributeReader:
             tag = record.tag
             if tag in self._river:
                 depth, rank, rank_cs = NAN, None, None
-                for child in record:
+                for child in record.iterchildren(self._t_depth, self._t_rank, self._t_rank_org):
                     ct = child.tag
                     if ct == self._t_depth:
                         depth = to_float(child.text)
@@ -348,7 +356,7 @@ class AttributeReader:
                         rank_cs = child.get("codeSpace")
                 unit.add_river_flood(depth, rank, rank_cs)
             elif tag in self._tsunami:
-                for child in record:
+                for child in record.iterchildren(self._t_depth):
                     if child.tag == self._t_depth:
                         depth = to_float(child.text)
                         if depth == depth and not (unit.tsunami_depth_m >= depth):

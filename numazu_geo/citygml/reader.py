@@ -63,6 +63,11 @@ T_INTERIOR = f"{{{GML}}}interior"
 _NS = {"gml": GML}
 _POSLIST = etree.XPath(".//gml:posList", namespaces=_NS)
 _HAS_INTERIOR = etree.XPath("boolean(.//gml:interior)", namespaces=_NS)
+_SURFACE_LODS = etree.XPath(
+    "2 * number(boolean(./bldg:boundedBy/*/bldg:lod3MultiSurface))"
+    " + number(boolean(./bldg:boundedBy/*/bldg:lod2MultiSurface))",
+    namespaces={"bldg": BLDG},
+)
 _POSLIST_TEXT = etree.XPath(".//gml:posList/text()", namespaces=_NS, smart_strings=False)
 _ROOF_TEXT = etree.XPath(
     "./bldg:boundedBy/bldg:RoofSurface/bldg:lod2MultiSurface//gml:posList/text()",
@@ -426,9 +431,9 @@ class _FileReader:
 
     # buildings ---------------------------------------------------------------------------
     def buildings(self, el) -> None:
-        unit = self.attrs.read(el)
+        unit = self.attrs.read(el, surfaces=False)
         if unit.parts or self.opts.lod is not None or (unit.lod0 is None and unit.lod1 is None):
-            self._buildings_general(unit)
+            self._buildings_general(self.attrs.read(el))
             return
         # common case: texts now, numbers for the whole file in finish_buildings()
         texts = self.texts
@@ -436,11 +441,17 @@ class _FileReader:
         t1 = len(texts)
         lod1 = _collect_polys(unit.lod1, texts) if unit.lod1 is not None else []
         t2 = len(texts)
-        if unit.surfaces:
-            texts.extend(_ROOF_TEXT(unit.el))
+        texts.extend(_ROOF_TEXT(el))
         t3 = len(texts)
+        surface_lods = int(_SURFACE_LODS(el))  # 2: some LOD3 surface, +1: some LOD2 surface
+        if unit.lod3 or surface_lods >= 2:
+            lod = 3
+        elif surface_lods or unit.lod2solid is not None:
+            lod = 2
+        else:
+            lod = 1 if unit.lod1 is not None else 0
         self.plans.append(_TextPlan(len(self.row_polys), lod0, lod1, (t1, t2), (t2, t3)))
-        self.res.rows.append(self._row(unit, unit.has_lod, math.inf, -math.inf, None, None, None))
+        self.res.rows.append(self._row(unit, lod, math.inf, -math.inf, None, None, None))
         self.row_polys.append(None)
         if t3 >= FLUSH_TEXTS:
             self.finish_buildings()
