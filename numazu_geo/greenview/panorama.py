@@ -75,22 +75,26 @@ def _rotation(heading_deg: float, pitch_deg: float) -> np.ndarray:
     return rh @ rp
 
 
-def _ring(headings: Iterable[float], pitch: float, fov: float, h: int, w: int) -> tuple[View, ...]:
-    return tuple(View(float(a), float(pitch), float(fov), h, w) for a in headings)
+def _ring(n: int, pitch: float, fov: float, h: int = 240, w: int = 320, offset: float = 0.0) -> tuple[View, ...]:
+    return tuple(View(offset + k * 360.0 / n, float(pitch), float(fov), h, w) for k in range(n))
 
 
-#: Default views for equirectangular panoramas: 14 views of 240 x 320 px (the model's input size),
-#: 90-degree horizontal FOV: 6 at the horizon (every 60 deg), 4 tilted up 60 deg and 4 tilted down
-#: 45 deg (offset by 45 deg), covering latitudes -82..+90 deg. Chosen for speed (>= 2 panoramas/s
-#: at 2048 x 1024 on 2 CPU cores) and for a pixel scale near the training frames'.
+#: Default views for equirectangular panoramas: 18 views, focal length about 220 px, i.e. objects appear
+#: at about the scale the shipped model was trained on (CamVid frames at 240 x 320 px with a field of view
+#: of roughly 60 deg, rescaled 0.55-1.0x in training): 6 views of 240 x 320 px at the horizon (FOV 72 deg,
+#: every 60 deg), 5 tilted up 45 deg (every 72 deg), one 320 x 320 px view of the zenith and 6 tilted down
+#: 40 deg; together they see every direction of the default band (-60..+90 deg). 1.41 Mpx per panorama,
+#: chosen for >= 2 panoramas/s at 2048 x 1024 on 2 CPU cores. Wider 90-deg views (fewer pixels) shrink
+#: street objects below the training scale and over-count vegetation (see benchmarks/RESULTS.md).
 DEFAULT_VIEWS = (
-    _ring(range(0, 360, 60), 0.0, 90.0, 240, 320)
-    + _ring(range(45, 360, 90), 60.0, 90.0, 240, 320)
-    + _ring(range(45, 360, 90), -45.0, 90.0, 240, 320)
+    _ring(6, 0.0, 72.0)
+    + _ring(5, 45.0, 72.0, offset=36.0)
+    + (View(0.0, 90.0, 72.0, 320, 320),)
+    + _ring(6, -40.0, 72.0, offset=30.0)
 )
 
 #: The Treepedia-compatible views.
-TREEPEDIA_VIEWS = _ring(TREEPEDIA_HEADINGS_DEG, 0.0, TREEPEDIA_FOV_DEG, TREEPEDIA_VIEW_PX, TREEPEDIA_VIEW_PX)
+TREEPEDIA_VIEWS = tuple(View(h, 0.0, TREEPEDIA_FOV_DEG, TREEPEDIA_VIEW_PX, TREEPEDIA_VIEW_PX) for h in TREEPEDIA_HEADINGS_DEG)
 
 
 def make_views(headings_deg: Sequence[float], pitches_deg: Sequence[float] = (0.0,), *, fov_deg: float = 90.0,
@@ -264,6 +268,32 @@ def views_to_equirect(view_maps: Sequence[np.ndarray], views: Sequence[View], he
             vals[sel] = np.asarray(m)[r[sel], c[sel]]
     out[cov] = vals
     return out
+
+
+def equirect_from_view(image: np.ndarray, view: View, height: int, width: int, *, fill=0,
+                       interpolation: str = "linear") -> tuple[np.ndarray, np.ndarray]:
+    """Paint a perspective image (the pinhole ``view``) into an ``height x width`` equirectangular canvas.
+
+    Returns ``(canvas, covered)``: the canvas (``fill`` where the view does not reach) and a boolean
+    mask of the pixels the view covers. Sub-pixel sampling with :func:`cv2.remap`
+    (``"linear"`` for photos, ``"nearest"`` for label maps).
+    """
+    import cv2
+
+    lat, lon = equirect_latlon_deg(height, width)
+    cam = latlon_to_dir(lat[:, None], lon[None, :]) @ view.rotation()
+    fwd = cam[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = view.focal_px * cam[..., 0] / fwd + view.width / 2.0
+        v = view.height / 2.0 - view.focal_px * cam[..., 1] / fwd
+    covered = (fwd > 1e-9) & (u >= 0) & (u < view.width) & (v >= 0) & (v < view.height)
+    map_x = np.where(covered, u - 0.5, -10).astype(np.float32)
+    map_y = np.where(covered, v - 0.5, -10).astype(np.float32)
+    flag = cv2.INTER_NEAREST if interpolation == "nearest" else cv2.INTER_LINEAR
+    img = np.ascontiguousarray(image)
+    canvas = cv2.remap(img, map_x, map_y, flag, borderMode=cv2.BORDER_REPLICATE)
+    canvas[~covered] = fill
+    return canvas, covered
 
 
 # ------------------------------------------------------------------------------------------ shares

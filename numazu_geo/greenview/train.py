@@ -249,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", default="train,val", help="comma-separated training splits (never 'test')")
     p.add_argument("--eval-split", default="val", help="split evaluated after epochs ('' to skip)")
     p.add_argument("--eval-every", type=int, default=3, help="evaluate every N epochs (and at the end)")
-    p.add_argument("--epochs", type=int, default=42)
+    p.add_argument("--epochs", type=int, default=34)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
     p.add_argument("--min-lr-ratio", type=float, default=0.01, help="final lr / peak lr of the cosine")

@@ -1,0 +1,177 @@
+"""Shipped weights, segmenter backends and inference on real CamVid frames."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import require_shared
+from numazu_geo.errors import ModelError
+from numazu_geo.greenview import model as gm
+from numazu_geo.greenview.segmenters import (
+    ADE20K_GROUPS,
+    CITYSCAPES_GROUPS,
+    ExGSegmenter,
+    HFSegmenter,
+    Segmenter,
+    exg_vegetation_mask,
+    get_segmenter,
+    load_default_segmenter,
+    map_label_groups,
+    otsu_threshold,
+)
+
+# CamVid test frames with little, some and much vegetation (checked against their labels below)
+FRAMES = ("0001TP_008550", "0001TP_008670", "0001TP_009030", "0001TP_010110")
+
+
+# ----------------------------------------------------------------------------------- shipped weights
+def test_weights_and_metadata_are_consistent():
+    from safetensors import safe_open
+
+    weights, meta_path = gm.weights_paths()
+    assert weights.exists(), "shipped weights missing"
+    assert weights.stat().st_size <= 20 * 1024 * 1024
+    meta = gm.read_metadata(meta_path)
+    assert meta["classes"] == list(gm.CAMVID_CLASSES) and meta["num_classes"] == 11
+    assert meta["vegetation_classes"] == [gm.CAMVID_TREE] and meta["classes"][5] == "tree"
+    assert meta["licence"] == "CC BY-NC 4.0" and "non-commercial" in meta["licence_note"]
+    assert meta["architecture"] == gm.ARCHITECTURE
+    assert len(meta["mean"]) == 3 and len(meta["std"]) == 3 and len(meta["input_size"]) == 2
+    tr = meta["training"]
+    assert isinstance(tr["seed"], int)
+    assert tr["command"].startswith("OMP_WAIT_POLICY=PASSIVE python -m numazu_geo.greenview.train")
+    assert 0 < tr["time_taken_min"] <= 60
+    assert "test" not in meta["training_data"]["splits"]
+    assert tr["epochs_done"] == tr["epochs_planned"] and not tr["stopped_early"]
+    test = meta["metrics"]["camvid_test"]
+    assert 0 <= test["tree_iou"] <= 1 and test["images"] == 62
+    # the metadata embedded in the weights file is the same record
+    with safe_open(str(weights), framework="pt") as f:
+        embedded = json.loads(f.metadata()["numazu_geo_metadata"])
+        keys = list(f.keys())
+    assert embedded["classes"] == meta["classes"] and embedded["input_size"] == meta["input_size"]
+    assert any(k.endswith("classifier.low_classifier.weight") for k in keys)
+    # the model card states the licence, the command, the seed and the measured test figures
+    card = weights.with_suffix(".md").read_text(encoding="utf-8")
+    assert "CC BY-NC 4.0" in card
+    assert tr["command"] in card
+    assert f"seed {tr['seed']}" in card
+    assert f"{test['tree_iou']:.3f}" in card and f"{test['green_share_mae_pct']:.2f}" in card
+
+
+def test_missing_or_bad_metadata(tmp_path):
+    with pytest.raises(ModelError, match="missing"):
+        gm.read_metadata(tmp_path / "none.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"architecture": "x", "classes": ["a"], "num_classes": 2}))
+    with pytest.raises(ModelError, match="lacks"):
+        gm.read_metadata(bad)
+    with pytest.raises(ModelError, match="weights not found"):
+        gm.load_network(tmp_path / "nothing.safetensors")
+
+
+# --------------------------------------------------------------------------------- real frames
+@pytest.fixture(scope="module")
+def default_segmenter():
+    return load_default_segmenter()
+
+
+def _frame(name):
+    import cv2
+
+    from numazu_geo.greenview import load_rgb
+
+    test = require_shared("data", "camvid", "test")
+    rgb = load_rgb(test / "images" / f"{name}.jpg")
+    lab = cv2.imread(str(test / "labels" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+    return rgb, lab
+
+
+def test_vegetation_share_on_camvid_frames(default_segmenter):
+    from numazu_geo.greenview import green_view_index
+
+    assert isinstance(default_segmenter, Segmenter)
+    errors, truths = [], []
+    for name in FRAMES:
+        rgb, lab = _frame(name)
+        valid = lab != gm.CAMVID_IGNORE_INDEX
+        truth = 100 * np.count_nonzero((lab == gm.CAMVID_TREE) & valid) / valid.sum()
+        res = green_view_index(rgb, segmenter=default_segmenter)
+        assert res.projection == "perspective" and res.mask.shape == lab.shape
+        est = 100 * np.count_nonzero(res.mask & valid) / valid.sum()
+        errors.append(est - truth)
+        truths.append(truth)
+        assert abs(est - truth) < 8.0, (name, est, truth)
+        assert 0 <= res.sky_view <= 100 and 0 <= res.building_view <= 100
+    assert max(truths) - min(truths) > 10  # the frames span little to much vegetation
+    assert np.mean(np.abs(errors)) < 4.0
+    # the colour baseline misses most of it on the same frames (the reason for a model)
+    exg = ExGSegmenter()
+    exg_err = []
+    for name, truth in zip(FRAMES, truths):
+        rgb, lab = _frame(name)
+        valid = lab != gm.CAMVID_IGNORE_INDEX
+        exg_err.append(100 * np.count_nonzero(exg.segment([rgb])[0].astype(bool) & valid) / valid.sum() - truth)
+    assert np.mean(np.abs(exg_err)) > np.mean(np.abs(errors))
+
+
+def test_segment_keeps_input_size(default_segmenter):
+    rgb, _ = _frame(FRAMES[0])
+    big = np.ascontiguousarray(np.repeat(np.repeat(rgb, 3, axis=0), 3, axis=1))  # 1080 x 1440
+    small, large = default_segmenter.segment([rgb, big])
+    assert small.shape == rgb.shape[:2] and large.shape == big.shape[:2]
+    agree = (large[::3, ::3] == small).mean()
+    assert agree > 0.8  # resolution-independent within resampling
+
+
+# ------------------------------------------------------------------------------------------- ExG
+def test_otsu_and_exg_mask():
+    rng = np.random.default_rng(1)
+    vals = np.concatenate([rng.normal(0.0, 0.02, 5000), rng.normal(0.4, 0.02, 5000)])
+    assert 0.08 < otsu_threshold(vals) < 0.32
+    img = np.full((60, 80, 3), 128, np.uint8)
+    img[:, :20] = (60, 140, 50)  # leafy green
+    img[:, 20:30] = (20, 40, 15)  # dark shaded leaves
+    img[:, 30:40] = (230, 250, 240)  # bright, fails the colour limits
+    m = exg_vegetation_mask(img, mean_shift=False)
+    assert m[:, :30].all() and not m[:, 30:].any()
+    seg = get_segmenter(method="exg")
+    assert isinstance(seg, ExGSegmenter) and seg.segment([img])[0].dtype == np.uint8
+
+
+# ------------------------------------------------------------------------------- HF backend
+def test_label_maps_for_known_datasets():
+    cityscapes = ["road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
+                  "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train", "motorcycle",
+                  "bicycle"]
+    g = map_label_groups({i: n for i, n in enumerate(cityscapes)})
+    assert g == CITYSCAPES_GROUPS and g["vegetation"] == (8, 9) and g["sky"] == (10,) and g["building"] == (2,)
+    ade = {i: f"class{i}" for i in range(150)}
+    ade.update({0: "wall", 1: "building", 2: "sky", 3: "floor", 4: "tree", 9: "grass", 17: "plant", 25: "house",
+                48: "skyscraper", 72: "palm"})
+    g = map_label_groups({str(k): v for k, v in ade.items()})  # config.json keys are strings
+    assert g == ADE20K_GROUPS and g["vegetation"] == (4, 9, 17, 72)
+
+
+def test_label_map_by_name_and_error():
+    g = map_label_groups({0: "background", 1: "Tree", 2: "sky", 3: "house", 4: "low_vegetation"})
+    assert g["vegetation"] == (1, 4) and g["sky"] == (2,) and g["building"] == (3,)
+    with pytest.raises(ModelError, match="no vegetation class"):
+        map_label_groups({0: "road", 1: "car"})
+
+
+def test_hf_backend_without_transformers(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # import fails as if not installed
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelError, match=r"pip install numazu-geo\[hf\]"):
+        HFSegmenter(tmp_path)
+    with pytest.raises(ModelError, match="not a folder"):
+        HFSegmenter(tmp_path / "absent")
+    with pytest.raises(ModelError, match="unknown segmenter"):
+        get_segmenter("no-such-thing")
+    with pytest.raises(TypeError):
+        get_segmenter(object())
