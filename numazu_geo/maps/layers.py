@@ -228,6 +228,7 @@ def buildings_layer(
     color_by: str | None = None,
     height_by: str = "measured_height_m",
     *,
+    color=None,
     lang: str = "ja",
     cmap: str = DEFAULT_CMAP,
     vmin: float | None = None,
@@ -247,14 +248,21 @@ def buildings_layer(
     color_by : column to colour by; numeric columns use a perceptually uniform colour map
         (``cmap``, default viridis), text columns (e.g. ``usage``) a categorical palette. Default:
         ``kwh_m2_year`` if present, else ``measured_height_m``.
+    color : one RGB(A) colour for every building instead (no legend), e.g. as context under
+        other layers.
     height_by : column of heights in metres (missing values are estimated, see :func:`building_heights_m`).
     lang : ``"ja"`` or ``"en"`` for the tooltip and legend.
     base_z : ``"zero"`` (stand on the map) or ``"ground"`` (stand on ``ground_z_m``, above Tokyo Bay MSL).
     """
     check_lang(lang)
     data = _to_lonlat(gdf, "buildings_layer")
-    column = _pick_column(data, color_by, ("kwh_m2_year", "measured_height_m", "usage"), "buildings_layer")
-    rgba, legend = _colors(data, column, lang, cmap, vmin, vmax, 255, (160, 170, 190, 255))
+    if color is not None:
+        column = None
+        rgba = np.tile(np.asarray((list(color) + [255])[:4], dtype=np.uint8), (len(data), 1))
+        legend = None
+    else:
+        column = _pick_column(data, color_by, ("kwh_m2_year", "measured_height_m", "usage"), "buildings_layer")
+        rgba, legend = _colors(data, column, lang, cmap, vmin, vmax, 255, (160, 170, 190, 255))
     heights, estimated = building_heights_m(data, height_by)
     if base_z not in {"zero", "ground"}:
         raise ValueError(f"base_z must be 'zero' or 'ground', got {base_z!r}")
