@@ -25,6 +25,7 @@ test: setup system-deps
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_solar.py
+	$(BIN)/python benchmarks/bench_solar_binning.py
 	$(BIN)/python benchmarks/bench_greenview.py
 
 clean:
