@@ -133,6 +133,12 @@ def test_buildings_layer_categorical_and_missing_values():
     assert layer.legend.na_label == "データなし"
 
 
+def test_buildings_layer_single_colour():
+    layer = maps.buildings_layer(make_buildings(4), color=(200, 201, 202))
+    assert all(rec["color"] == [200, 201, 202, 255] for rec in layer.data) and layer.legend is None
+    assert "用途" in layer.data[0]["tooltip"]
+
+
 def test_buildings_layer_errors_are_clear():
     gdf = make_buildings(3)
     with pytest.raises(KeyError, match="no column 'nope'"):
@@ -286,6 +292,8 @@ def test_district_map_from_result_like_object(tmp_path):
     path = maps.district_map(result, tmp_path / "district.html", lang="ja")
     page = path.read_text(encoding="utf-8")
     assert "屋根の年間日射量（3D）" in page and "建物 20 棟" in page
+    page = maps.district_map(result, tmp_path / "d2.html", attribution=maps.SAMPLE_ATTRIBUTION).read_text("utf-8")
+    assert "合成サンプル地区" in page and "Project PLATEAU" not in page
     with pytest.raises(TypeError, match="district_map"):
         maps.district_map(object(), tmp_path / "x.html")
 

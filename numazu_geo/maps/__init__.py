@@ -11,6 +11,7 @@ from a USB stick; ``figures`` has matplotlib helpers with Japanese-capable fonts
 from numazu_geo.maps.colormaps import Legend, categorical_colors, colors_for, continuous_colors
 from numazu_geo.maps.deck import (
     BASEMAPS,
+    SAMPLE_ATTRIBUTION,
     MapDeck,
     fit_zoom,
     plateau_attribution,
@@ -29,7 +30,7 @@ from numazu_geo.maps.layers import (
 )
 
 __all__ = [
-    "AnalysisLayer", "BASEMAPS", "Legend", "MapDeck", "building_heights_m", "buildings_layer",
+    "AnalysisLayer", "BASEMAPS", "SAMPLE_ATTRIBUTION", "Legend", "MapDeck", "building_heights_m", "buildings_layer",
     "categorical_colors", "colors_for", "continuous_colors", "district_map", "fit_zoom", "green_view_layer",
     "plateau_attribution", "roofs_layer", "save_html", "to_html", "trips_layer", "view",
 ]

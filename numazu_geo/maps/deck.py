@@ -46,6 +46,8 @@ GROUND_RGBA = [52, 60, 74, 255]
 #: City and survey year named in the default PLATEAU credit line (Numazu's data is FY2023).
 PLATEAU_CITY = "沼津市"
 PLATEAU_YEAR = 2023
+#: Credit line for maps of the synthetic sample district (numazu_geo.sample): not PLATEAU data.
+SAMPLE_ATTRIBUTION = "合成サンプル地区（PLATEAU v4 形式, numazu-geo 生成）/ synthetic sample district in PLATEAU v4 format"
 
 
 @dataclass(frozen=True)
