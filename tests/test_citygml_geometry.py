@@ -123,3 +123,22 @@ def test_cli_help_lists_the_options(capsys):
     text = capsys.readouterr().out
     for option in ("--crs", "--errors", "--parts", "--what", "--mesh", "--bbox", "--processes"):
         assert option in text
+
+
+def test_bulk_triangulation_handles_concave_quads_and_holes():
+    from numazu_geo.citygml.geometry import triangulate_rings
+
+    dart = [[0, 0, 1], [4, 0, 1], [1, 1, 1], [0, 4, 1], [0, 0, 1]]  # concave at (1, 1)
+    dart_rot = dart[2:4] + dart[:3]  # same dart starting at the reflex vertex
+    tri = [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0]]
+    square = [[0, 0, 2], [10, 0, 2], [10, 10, 2], [0, 10, 2], [0, 0, 2]]
+    hole = [[4, 4, 2], [4, 6, 2], [6, 6, 2], [6, 4, 2], [4, 4, 2]]
+    rings = [dart, dart_rot, tri, square, hole]
+    coords = np.concatenate([np.asarray(r, float) for r in rings])
+    ring_off = np.concatenate([[0], np.cumsum([len(r) for r in rings])])
+    poly_off = np.array([0, 1, 2, 3, 5])
+    tris, owner = triangulate_rings(coords, ring_off, poly_off)
+    areas = triangle_areas(tris)
+    expected = [shapely.Polygon(np.asarray(dart)[:, :2]).area, shapely.Polygon(np.asarray(dart)[:, :2]).area, 0.5, 96.0]
+    assert np.bincount(owner, weights=areas).tolist() == pytest.approx(expected)
+    assert (np.diff(owner) >= 0).all()

@@ -13,7 +13,7 @@ from shapely import GeometryType
 
 from numazu_geo.citygml import crs as crs_mod
 from numazu_geo.citygml.codelists import CodeLists, english_labels
-from numazu_geo.citygml.geometry import triangulate_polygon_3d
+from numazu_geo.citygml.geometry import triangulate_polygon_3d, triangulate_rings
 from numazu_geo.citygml.reader import (
     BUILDING_COLUMNS,
     FileResult,
@@ -399,18 +399,10 @@ def read_solids(
     city = [c for res in results for c in res.city_codes]
     target = _target_crs(crs, results, rep, city)
     coords = _transform(coords, target)
-    tri_list = []
-    tri_counts = np.zeros(len(rows), dtype=np.int64)
-    for b in range(len(rows)):
-        count = 0
-        for p in range(geom_off[b], geom_off[b + 1]):
-            r0, r1 = poly_off[p], poly_off[p + 1]
-            rings = [coords[ring_off[r] : ring_off[r + 1]] for r in range(r0, r1)]
-            tris = triangulate_polygon_3d(rings[0], rings[1:])
-            if len(tris):
-                tri_list.append(tris)
-                count += len(tris)
-        tri_counts[b] = count
+    tris, owner = triangulate_rings(coords, ring_off, poly_off)
+    building_of_poly = np.repeat(np.arange(len(rows)), np.diff(geom_off))
+    tri_counts = np.bincount(building_of_poly[owner], minlength=len(rows)) if len(owner) else np.zeros(len(rows), np.int64)
+    tri_list = [tris]
     geoms = _triangles_to_multipolygons(tri_list, tri_counts)
     gdf = gpd.GeoDataFrame(
         {
