@@ -142,3 +142,19 @@ def test_bulk_triangulation_handles_concave_quads_and_holes():
     expected = [shapely.Polygon(np.asarray(dart)[:, :2]).area, shapely.Polygon(np.asarray(dart)[:, :2]).area, 0.5, 96.0]
     assert np.bincount(owner, weights=areas).tolist() == pytest.approx(expected)
     assert (np.diff(owner) >= 0).all()
+
+
+def test_cli_ingest_geoparquet_round_trip(plateau_dir, tmp_path):
+    from numazu_geo.cli import main
+    from numazu_geo.io import read_parquet
+
+    out = tmp_path / "shizuoka.parquet"
+    broken = plateau_dir / "_extra" / "libplateau__53392642_bldg_6697_op2.gml"
+    assert main(["ingest", str(plateau_dir / SHIZUOKA), str(broken), "-o", str(out), "--no-progress"]) == 0
+    gdf = read_parquet(out)
+    assert len(gdf) == 4 and gdf.crs.to_epsg() == 6676
+    assert gdf.attrs["errors"][0]["file"].endswith("libplateau__53392642_bldg_6697_op2.gml")
+    assert gdf.set_index("building_id").loc["22102-bldg-354359", "measured_height_m"] == pytest.approx(14.3)
+    roofs = tmp_path / "roofs.parquet"
+    assert main(["ingest", str(plateau_dir / SHINJUKU_V5), "-o", str(roofs), "--what", "roofs", "--no-progress"]) == 0
+    assert len(read_parquet(roofs)) == 279
