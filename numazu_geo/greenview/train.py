@@ -267,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=58.0, help="stop cleanly (and save) after this long")
+    p.add_argument("--max-steps", type=int, default=0,
+                   help="stop cleanly after this many optimiser steps (the learning-rate schedule still spans "
+                        "--epochs); repeats a run that --max-minutes stopped, on any machine")
     p.add_argument("--limit", type=int, default=0, help="use only the first N training images (smoke tests)")
     return p
 
@@ -394,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             ema.update(net)
             step += 1
             loss_sum += float(loss.detach())
-            if (time.time() - t_start) / 60.0 > args.max_minutes:
+            if (time.time() - t_start) / 60.0 > args.max_minutes or (args.max_steps and step >= args.max_steps):
                 stopped_early = True
                 break
         done_steps = b + 1
@@ -422,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
             meta["training"]["time_taken_min"] = round((time.time() - t_start) / 60, 1)
             gm.save_network(ema.net, meta, args.out, name)
         if stopped_early:
-            logger.info("time budget of %.1f min reached after %d steps; saved EMA weights", args.max_minutes, step)
+            logger.info("stopped after %d steps (time budget %.1f min / --max-steps); saved EMA weights", step,
+                        args.max_minutes)
             break
     if eval_data is not None:
         key = "val_heldout" if held_out else f"{args.eval_split}_seen_in_training"
