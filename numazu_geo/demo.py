@@ -21,7 +21,7 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
     """Run the demo pipeline into ``out_dir`` and return a summary dict (also printed by the CLI)."""
     from numazu_geo import co2, maps
     from numazu_geo.io import to_parquet, write_table
-    from numazu_geo.sample import ATTRIBUTION, make_district
+    from numazu_geo.sample import make_district
     from numazu_geo.solar import solar_potential
 
     out = Path(out_dir)
@@ -33,7 +33,7 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
     to_parquet(buildings, out / "solar_buildings.parquet")
     write_table(buildings, out / "solar_buildings.csv")
     to_parquet(result.faces, out / "solar_faces.parquet")
-    map_path = maps.district_map(result, out / "numazu_district_map.html", lang=lang, attribution=ATTRIBUTION)
+    map_path = maps.district_map(result, out / "numazu_district_map.html", lang=lang, attribution=maps.SAMPLE_ATTRIBUTION)
     summary = dict(co2.summarise_district(result))
     factor = co2.emission_factor()
     summary.update(

@@ -61,8 +61,6 @@ NUMAZU_STATION_LAT = 35.1025
 NUMAZU_STATION_LON = 138.8600
 #: Municipality code of Numazu-shi and prefecture code of Shizuoka (総務省 全国地方公共団体コード).
 CITY_CODE = "22203"
-# credit line for maps of the sample: it is synthetic, so it must not carry the PLATEAU attribution
-ATTRIBUTION = "合成サンプル地区（numazu-geo が生成、実在の建物・ハザード情報ではありません） / synthetic sample district, not PLATEAU data"
 PREFECTURE_CODE = "22"
 #: Spec namespaces of PLATEAU v4 (i-UR 3.1 on CityGML 2.0), as in the official 2024 files.
 URO_NS = "https://www.geospatial.jp/iur/uro/3.1"
