@@ -313,3 +313,43 @@ def test_many_faces_are_vectorised():
         faces.area_m2[faces.usable].to_numpy()
     )
     assert elapsed < 20  # ~1 s measured; generous for a busy 2-core CI box
+
+
+# ------------------------------------------------------------------------------- real PLATEAU data
+REAL_FILES = [
+    "v2_uro2.0/tokyo13111_2022_53392633_bldg_6697_2_op__lod2_tex.gml",  # dense LOD2 block
+    "v4_uro3.1/yokosuka14201_52397519_bldg_6697_op__lod2_part_risk.gml",  # LOD2 + LOD1 mix
+    "v4_uro3.1/city35215_51311568_bldg_6697_op__lod1_only.gml",  # LOD1 only: flat roofs
+]
+KNOWN_REASONS = {
+    "", "area < 10 m2", "tilt > 60 deg", "area < 10 m2; tilt > 60 deg", "vertical",
+    "degenerate polygon", "self-intersecting", "nan coordinates", "no z coordinates",
+    "missing geometry", "not a polygon",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_real_plateau_roofs(plateau_dir, name):
+    from numazu_geo.citygml import read_roof_surfaces
+
+    matches = sorted(plateau_dir.glob(f"*/{name.split('/')[-1]}"))
+    if not matches:
+        pytest.fail(f"{name} missing from the shared PLATEAU samples")
+    roofs = read_roof_surfaces(matches[0], progress=False)
+    faces = roof_faces(roofs)
+    assert len(faces) == len(roofs) > 0
+    assert set(faces.reason) <= KNOWN_REASONS
+    assert faces.face_id.is_unique
+    u = faces[faces.usable]
+    assert len(u) > 0
+    assert (u.area_m2 >= MIN_AREA_M2).all() and (u.tilt_deg <= MAX_TILT_DEG).all()
+    assert u.tilt_deg.between(0, 90).all() and u.azimuth_deg.between(0, 360).all()
+    # true 3D area: its projection onto the map equals the polygon's 2D area (planar faces)
+    proj = shapely.area(shapely.force_2d(u.geometry.values))
+    assert proj == pytest.approx(u.area_m2 * np.cos(np.radians(u.tilt_deg)), rel=1e-3, abs=1e-3)
+    if (roofs["roof_source"] == "lod1").all():
+        assert u.flat.all() and (u.panel_tilt_deg == FLAT_MOUNT_TILT_DEG).all()
+    pts = sample_points(faces, 1.0)
+    sums = np.bincount(pts.face_index, pts.area_m2, minlength=len(faces))
+    assert sums[faces.usable.to_numpy()] == pytest.approx(u.area_m2.to_numpy())
+    assert (sums[~faces.usable.to_numpy()] == 0).all()
