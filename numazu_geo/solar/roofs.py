@@ -60,15 +60,6 @@ REASON_DEGENERATE = "degenerate polygon"
 REASON_SELF_INTERSECTING = "self-intersecting"
 REASON_VERTICAL = "vertical"
 
-#: Reasons that mean the face has no usable plane at all (no sample points, NaN orientation).
-_NO_PLANE_REASONS = (
-    REASON_MISSING,
-    REASON_NOT_POLYGON,
-    REASON_NO_Z,
-    REASON_NAN,
-    REASON_DEGENERATE,
-)
-
 FACE_COLUMNS = [
     "face_id",
     "building_key",
