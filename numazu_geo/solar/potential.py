@@ -46,18 +46,16 @@ from numazu_geo.errors import NumazuGeoError
 from numazu_geo.solar import irradiance as irr
 from numazu_geo.solar import pv
 from numazu_geo.solar.climate import Climate, default_climate, load_climate
+from numazu_geo.solar.shading import DEFAULT_SVF_RAYS, NEIGHBOUR_RADIUS_M
 from numazu_geo.solar.sun import DEFAULT_YEAR, Site, default_site, sun_vectors
 
 log = logging.getLogger(__name__)
 
 #: Default sample spacing on roofs, metres (issue 3: about 1 m; 2 m is ample for districts).
 SPACING_M = 1.0
-#: Default hemisphere rays per point for the sky view factor (numazu-geo choice; the sunflower
-#: spiral of ``sky.hemisphere_directions`` keeps the SVF error of a point well under 0.02).
-SVF_RAYS = 128
-#: Buildings farther than this (m) from a tile's points are left out of its scene when the scene
-#: is large: PLATEAU SolarPotential's 300 m shading radius (MLIT UC22-013, 2022).
-NEIGHBOUR_RADIUS_M = 300.0
+# Hemisphere rays per point for the sky view factor, and the neighbour radius (m) of a tile's
+# scene (PLATEAU SolarPotential's 300 m): defined once, in shading.py.
+SVF_RAYS = DEFAULT_SVF_RAYS
 #: Tile edge (m) for spatial chunking: faces are processed tile by tile.
 TILE_SIZE_M = 500.0
 #: Scenes with more triangles than this are cut to the neighbourhood of each tile.
