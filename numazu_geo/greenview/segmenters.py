@@ -66,7 +66,7 @@ class TorchSegmenter:
     threads : CPU threads for PyTorch (default: leave PyTorch's setting).
     """
 
-    def __init__(self, weights: str | os.PathLike | None = None, *, device: str | None = None, batch_size: int = 16,
+    def __init__(self, weights: str | os.PathLike | None = None, *, device: str | None = None, batch_size: int = 32,
                  tta: bool = False, threads: int | None = None):
         import torch
 
