@@ -208,3 +208,16 @@ def test_equirect_from_view_matches_back_projection():
     assert np.array_equal(covered, ref >= 0)
     assert (canvas[covered] == ref[covered]).mean() > 0.97
     assert np.all(canvas[~covered] == 255)
+
+
+def test_back_projection_prefers_level_views():
+    level = pano.View(0.0, 0.0, 90.0, 240, 320)
+    tilted = pano.View(0.0, 30.0, 90.0, 240, 320)
+    h = 180
+    bp = pano.back_projection(h, 2 * h, (tilted, level))
+    lat, lon = pano.equirect_latlon_deg(h, 2 * h)
+    col = int(np.argmin(np.abs(lon)))
+    row20 = int(np.argmin(np.abs(lat - 20.0)))  # nearer the tilted view's axis, but the level view sees it
+    row40 = int(np.argmin(np.abs(lat - 42.0)))  # beyond the level view's top edge (36.9 deg)
+    assert bp.view_index[row20, col] == 1
+    assert bp.view_index[row40, col] == 0

@@ -219,7 +219,7 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
     from shapely.geometry import Point
     from tqdm.auto import tqdm
 
-    from numazu_geo.greenview.gvi import green_view_index, write_mask_png
+    from numazu_geo.greenview.gvi import green_view_index, load_rgb, write_mask_png
     from numazu_geo.greenview.segmenters import get_segmenter
 
     files = list_images(folder_or_paths, recursive=recursive)
@@ -241,8 +241,6 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
             proj = projection
             if proj == "auto" and str(meta.gpano.get("ProjectionType", "")).lower() == "equirectangular":
                 proj = "equirectangular"
-            from numazu_geo.greenview.gvi import load_rgb
-
             rgb = load_rgb(data, name=str(path))
             if proj == "equirectangular" and not pano.is_equirectangular(rgb.shape):
                 logger.warning("%s: GPano says equirectangular but the image is %dx%d (cropped panorama?); "
