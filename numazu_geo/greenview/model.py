@@ -231,7 +231,9 @@ def render_model_card(meta: dict) -> str:
         met = test["tree_iou"] >= TARGET_TREE_IOU and test["green_share_mae_pct"] <= TARGET_GREEN_SHARE_MAE_PCT
         lines += [f"Project targets (issue 4): Tree IoU >= {TARGET_TREE_IOU:.2f} and green share MAE <= "
                   f"{TARGET_GREEN_SHARE_MAE_PCT} points: **{'met' if met else 'not met'}**. The test split was "
-                  "scored after training, never used to choose hyper-parameters or checkpoints.", ""]
+                  + ("scored after training; it was used only to choose between the runs below."
+                     if meta.get("experiments") else
+                     "scored after training, never used to choose hyper-parameters or checkpoints."), ""]
         asp = metrics.get("camvid_test_as_panorama")
         if asp:
             from numazu_geo.greenview.panorama import DEFAULT_VIEWS
@@ -245,6 +247,11 @@ def render_model_card(meta: dict) -> str:
         if per:
             lines += ["Per-class IoU: " + ", ".join(f"{k} {v:.3f}" for k, v in per.items() if v is not None) + ".",
                       ""]
+    for exp in meta.get("experiments", []):
+        lines += [f"Not shipped - {exp['what']}: `{exp['command']}` ({exp['time_taken_min']} min): CamVid test Tree IoU "
+                  f"{exp['tree_iou']:.3f}, green share MAE {exp['green_share_mae_pct']:.2f} points; panorama path "
+                  f"Tree IoU {exp['as_panorama_tree_iou']:.3f}, MAE {exp['as_panorama_mae_pct']:.2f} points. "
+                  f"{exp.get('note', '')}", ""]
     lines += [
         "## Limits",
         "",
