@@ -288,18 +288,7 @@ def _unit_geometry(unit, lod: int | None):
     """(footprint polygons, source, issue, ground_z, roof_z) of one Building/BuildingPart."""
     lod0 = _Coords(unit.lod0) if unit.lod0 is not None and lod in (None, 0) else None
     lod1 = _Coords(unit.lod1) if unit.lod1 is not None else None
-    ground, roof = lod1.z_range() if lod1 is not None else (math.inf, -math.inf)
-    if unit.surfaces:
-        roofs = _lod2_surfaces(unit, A.ROOF)
-        if roofs:
-            _, r = _z_of_texts([t for s in roofs for t in _POSLIST_TEXT(s[1])])
-            if r > -math.inf:
-                roof = r
-        if ground == math.inf:
-            grounds = _lod2_surfaces(unit, A.GROUND) or _lod2_surfaces(unit)
-            ground, _ = _z_of_texts([t for s in grounds for t in _POSLIST_TEXT(s[1])])
-    elif unit.lod2solid is not None and lod1 is None:
-        ground, roof = _Coords(unit.lod2solid).z_range()
+    ground, roof = _heights(unit, lod1)
 
     if lod0 is not None:
         polys = lod0.polygons()
@@ -706,9 +695,14 @@ class _FileReader:
         return [], None
 
 
-def _heights(unit) -> tuple[float, float]:
-    """(ground_z, roof_z) of a unit without building its footprint."""
-    ground, roof = _Coords(unit.lod1).z_range() if unit.lod1 is not None else (math.inf, -math.inf)
+def _heights(unit, lod1: _Coords | None = None) -> tuple[float, float]:
+    """(ground_z, roof_z) of a unit: LOD1 solid, refined by LOD2 roof/ground surfaces.
+
+    ``lod1`` is the unit's already-built LOD1 coordinates, when the caller has them.
+    """
+    if lod1 is None and unit.lod1 is not None:
+        lod1 = _Coords(unit.lod1)
+    ground, roof = lod1.z_range() if lod1 is not None else (math.inf, -math.inf)
     if unit.surfaces:
         roofs = _lod2_surfaces(unit, A.ROOF)
         if roofs:
@@ -718,7 +712,7 @@ def _heights(unit) -> tuple[float, float]:
         if ground == math.inf:
             grounds = _lod2_surfaces(unit, A.GROUND) or _lod2_surfaces(unit)
             ground, _ = _z_of_texts([t for s in grounds for t in _POSLIST_TEXT(s[1])])
-    elif unit.lod2solid is not None and unit.lod1 is None:
+    elif unit.lod2solid is not None and lod1 is None:
         ground, roof = _Coords(unit.lod2solid).z_range()
     return ground, roof
 
