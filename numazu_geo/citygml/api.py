@@ -129,6 +129,22 @@ def _source_column(results: list[FileResult]) -> list[str]:
     return [res.label for res in results for _ in range(len(res.rows))]
 
 
+def _projected(results: list[FileResult], crs, city_codes):
+    """(coordinates in the target CRS, ring/polygon/geometry offsets, representative lon/lat per
+    row, target CRS) of every file's geometry, concatenated."""
+    coords, offsets, rep = _concat_geometry(results)
+    target = _target_crs(crs, results, rep, city_codes)
+    return _transform(coords, target), offsets, rep, target
+
+
+def _finish(gdf, rep, results, failures, wanted, bbox, target):
+    """Drop rows outside ``bbox``/``mesh`` (checked per row after parsing) and set the read attrs."""
+    keep = _row_mask(rep, results, wanted, bbox)
+    if not keep.all():
+        gdf = gdf.loc[keep].reset_index(drop=True)
+    return _attrs(gdf, results, failures, target)
+
+
 def _attrs(gdf, results, failures, target):
     gdf.attrs["errors"] = failures
     gdf.attrs["spec_versions"] = sorted({r.version for r in results if r.version})
@@ -329,10 +345,7 @@ def _assemble_buildings(results, failures, *, crs, wanted, bbox, parts, codelist
     if parts:
         data["parent_id"] = s("parent_id")
     gdf = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=target), crs=target)
-    keep = _row_mask(rep, results, wanted, bbox)
-    if not keep.all():
-        gdf = gdf.loc[keep].reset_index(drop=True)
-    return _attrs(gdf, results, failures, target)
+    return _finish(gdf, rep, results, failures, wanted, bbox, target)
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,10 +369,8 @@ def read_roof_surfaces(
     )
     rows = [row for res in results for row in res.rows]
     cols = list(zip(*rows)) if rows else [[], [], [], []]
-    coords, offsets, rep = _concat_geometry(results)
     city = [c for res in results for c in res.city_codes]
-    target = _target_crs(crs, results, rep, city)
-    coords = _transform(coords, target)
+    coords, offsets, rep, target = _projected(results, crs, city)
     geoms = shapely.from_ragged_array(GeometryType.POLYGON, coords, offsets[:2])
     gdf = gpd.GeoDataFrame(
         {
@@ -372,10 +383,7 @@ def read_roof_surfaces(
         geometry=gpd.GeoSeries(geoms, crs=target),
         crs=target,
     )
-    keep = _row_mask(rep, results, wanted, bbox)
-    if not keep.all():
-        gdf = gdf.loc[keep].reset_index(drop=True)
-    return _attrs(gdf, results, failures, target)
+    return _finish(gdf, rep, results, failures, wanted, bbox, target)
 
 
 def read_solids(
@@ -395,10 +403,8 @@ def read_solids(
     )
     rows = [row for res in results for row in res.rows]
     cols = list(zip(*rows)) if rows else [[], [], [], [], []]
-    coords, (ring_off, poly_off, geom_off), rep = _concat_geometry(results)
     city = [c for res in results for c in res.city_codes]
-    target = _target_crs(crs, results, rep, city)
-    coords = _transform(coords, target)
+    coords, (ring_off, poly_off, geom_off), rep, target = _projected(results, crs, city)
     tris, owner = triangulate_rings(coords, ring_off, poly_off)
     building_of_poly = np.repeat(np.arange(len(rows)), np.diff(geom_off))
     tri_counts = np.bincount(building_of_poly[owner], minlength=len(rows)) if len(owner) else np.zeros(len(rows), np.int64)
@@ -416,10 +422,7 @@ def read_solids(
         geometry=gpd.GeoSeries(geoms, crs=target),
         crs=target,
     )
-    keep = _row_mask(rep, results, wanted, bbox)
-    if not keep.all():
-        gdf = gdf.loc[keep].reset_index(drop=True)
-    return _attrs(gdf, results, failures, target)
+    return _finish(gdf, rep, results, failures, wanted, bbox, target)
 
 
 def _triangles_to_multipolygons(tri_list, tri_counts):
