@@ -72,7 +72,7 @@ def _uniform(gen, lo, hi, n=None):
     return out if n is not None else float(out[0])
 
 
-def augment_batch(imgs_u8, labs_u8, gen, *, crop_hw, scale_range, ignore_index, jitter=True):
+def augment_batch(imgs_u8, labs_u8, gen, *, crop_hw, scale_range, ignore_index, jitter=1.0):
     """Random rescale + crop + flip + photometric jitter. Returns float (B,3,h,w) in [0,1], long (B,h,w).
 
     The crop window is chosen in source pixels and only that window is resized (OpenCV), so the cost
@@ -105,22 +105,27 @@ def augment_batch(imgs_u8, labs_u8, gen, *, crop_hw, scale_range, ignore_index, 
                            borderMode=cv2.BORDER_CONSTANT, borderValue=int(ignore_index))
         x = x.astype(np.float32) * (1.0 / 255.0)
         if jitter:
-            x = _photometric(x, gen)
+            x = _photometric(x, gen, strength=float(jitter))
         out_x[i] = x
         out_y[i] = y
     return torch.from_numpy(out_x).permute(0, 3, 1, 2), torch.from_numpy(out_y)
 
 
-def _photometric(x, gen):
-    """Brightness, contrast, saturation, per-channel gain (white balance), gamma, occasional blur (HWC)."""
+def _photometric(x, gen, strength=1.0):
+    """Brightness, contrast, saturation, per-channel gain (white balance), gamma, occasional blur (HWC).
+
+    ``strength`` widens every range around its neutral value (1: brightness, contrast and saturation
+    0.7-1.3, gains 0.92-1.08, gamma 0.8-1.25).
+    """
     import cv2
     import torch
 
-    b = _uniform(gen, 0.7, 1.3)
-    c = _uniform(gen, 0.7, 1.3)
-    s = _uniform(gen, 0.7, 1.3)
-    gains = _uniform(gen, 0.92, 1.08, 3).numpy().astype(np.float32)
-    gamma = math.exp(_uniform(gen, math.log(0.8), math.log(1.25)))
+    k = float(strength)
+    b = _uniform(gen, 1 - 0.3 * k, 1 + 0.3 * k)
+    c = _uniform(gen, 1 - 0.3 * k, 1 + 0.3 * k)
+    s = _uniform(gen, 1 - 0.3 * k, 1 + 0.3 * k)
+    gains = _uniform(gen, 1 - 0.08 * k, 1 + 0.08 * k, 3).numpy().astype(np.float32)
+    gamma = math.exp(_uniform(gen, -k * math.log(1.25), k * math.log(1.25)))
     blur = float(torch.rand(1, generator=gen)) < 0.25
     sigma = _uniform(gen, 0.3, 1.2)
     x = x * np.float32(b)
@@ -137,6 +142,34 @@ def _photometric(x, gen):
     if blur:
         x = cv2.GaussianBlur(x, (5, 5), sigma)
     return np.clip(x, 0.0, 1.0)
+
+
+def classmix(x, y, gen, *, p, ignore_index):
+    """ClassMix (Olsson et al. 2021, WACV): paste the pixels of half the classes of the next frame in the batch.
+
+    With probability ``p`` per frame, a random half of the classes present in frame ``(i+1) % B`` are
+    copied (image and label) onto frame ``i``. The pasted trees and buildings arrive without their usual
+    context, so the network has to tell foliage from facade by appearance; a strong regulariser when
+    training from scratch on a few hundred frames. Works on the augmented float batch; returns new tensors.
+    """
+    import torch
+
+    if p <= 0 or len(x) < 2:
+        return x, y
+    x_src, y_src = x.clone(), y.clone()
+    for i in range(len(x)):
+        use = float(torch.rand(1, generator=gen)) < p
+        j = (i + 1) % len(x)
+        present = torch.unique(y_src[j])
+        present = present[present != ignore_index]
+        order = torch.randperm(len(present), generator=gen)
+        if not use or len(present) < 2:
+            continue
+        chosen = present[order[: (len(present) + 1) // 2]]
+        mask = torch.isin(y_src[j], chosen)
+        x[i][:, mask] = x_src[j][:, mask]
+        y[i][mask] = y_src[j][mask]
+    return x, y
 
 
 # ------------------------------------------------------------------------------------------- model
@@ -264,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bn-images", type=int, default=200,
                    help="training frames used to recompute BatchNorm statistics of the averaged weights")
     p.add_argument("--no-jitter", action="store_true", help="disable photometric augmentation")
+    p.add_argument("--jitter", type=float, default=1.0, metavar="STRENGTH",
+                   help="photometric augmentation strength (widens brightness/contrast/saturation/gamma ranges)")
+    p.add_argument("--classmix", type=float, default=0.0, metavar="P",
+                   help="probability per frame of ClassMix (paste half the classes of another frame)")
+    p.add_argument("--architecture", default=None, help="network architecture (default: the shipped model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=58.0, help="stop cleanly (and save) after this long")
@@ -316,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
 
     nc = len(gm.CAMVID_CLASSES)
     ign = gm.CAMVID_IGNORE_INDEX
-    net = gm.build_network(nc).to(memory_format=torch.channels_last)
+    arch = args.architecture or gm.ARCHITECTURE
+    net = gm.build_network(nc, arch).to(memory_format=torch.channels_last)
     ema = EMA(net, args.ema_decay)
     decay, no_decay = [], []
     for n_, p in net.named_parameters():
@@ -336,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
 
     meta = {
         "name": name,
-        "architecture": gm.ARCHITECTURE,
+        "architecture": arch,
         "classes": list(gm.CAMVID_CLASSES),
         "num_classes": nc,
         "ignore_index": ign,
@@ -363,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
             "batch_size": args.batch_size,
             "optimizer": f"AdamW lr {args.lr} wd {args.weight_decay}, warm-up {args.warmup_epochs} epoch, cosine",
             "augmentation": f"rescale {args.scale} + crop {args.crop} + hflip"
-                            + ("" if args.no_jitter else " + colour/gamma jitter + blur"),
+                            + ("" if args.no_jitter else f" + colour/gamma jitter (strength {args.jitter}) + blur")
+                            + (f" + ClassMix p={args.classmix}" if args.classmix else ""),
             "weights_saved": f"EMA (decay {args.ema_decay}) of the weights at the last step, BatchNorm statistics "
                              f"recomputed on {args.bn_images} whole training frames",
             "threads": args.threads,
@@ -385,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         for b in range(steps_per_epoch):
             idx = perm[b * args.batch_size:(b + 1) * args.batch_size]
             x, y = augment_batch(imgs[idx], labs[idx], gen, crop_hw=args.crop, scale_range=args.scale,
-                                 ignore_index=ign, jitter=not args.no_jitter)
+                                 ignore_index=ign, jitter=0.0 if args.no_jitter else args.jitter)
+            x, y = classmix(x, y, gen, p=args.classmix, ignore_index=ign)
             x = normalise(x, gm.IMAGENET_MEAN, gm.IMAGENET_STD).contiguous(memory_format=torch.channels_last)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
