@@ -75,11 +75,12 @@ def test_training_refuses_the_test_split(tmp_path):
 def test_two_training_steps_on_real_frames_write_loadable_weights(tmp_path):
     camvid = require_shared("data", "camvid")
     rc = train.main(["--data", str(camvid), "--out", str(tmp_path), "--name", "tiny", "--splits", "train",
-                     "--eval-split", "", "--limit", "16", "--epochs", "1", "--max-steps", "2",
+                     "--architecture", gm.ARCHITECTURE_S4, "--eval-split", "", "--limit", "16", "--epochs", "1",
+                     "--max-steps", "2",
                      "--crop", "96", "128", "--input-size", "96", "128", "--bn-images", "8", "--classmix", "0.5"])
     assert rc == 0
     meta = json.loads((tmp_path / "tiny.json").read_text(encoding="utf-8"))
-    assert meta["architecture"] == gm.ARCHITECTURE and meta["training"]["steps_done"] == 2
+    assert meta["architecture"] == gm.ARCHITECTURE_S4 and meta["training"]["steps_done"] == 2
     assert meta["training"]["stopped_early"] is True  # --max-steps stopped it, and it says so
     assert "ClassMix p=0.5" in meta["training"]["augmentation"]
     net, loaded = gm.load_network(tmp_path / "tiny.safetensors")
@@ -87,3 +88,17 @@ def test_two_training_steps_on_real_frames_write_loadable_weights(tmp_path):
     with torch.no_grad():
         out = net(torch.rand(1, 3, 96, 128))["out"]
     assert out.shape == (1, 11, 96, 128) and np.isfinite(out.numpy()).all()
+
+
+def test_hold_out_a_sequence_for_pilot_runs(tmp_path):
+    camvid = require_shared("data", "camvid")
+    rc = train.main(["--data", str(camvid), "--out", str(tmp_path), "--name", "pilot", "--splits", "train",
+                     "--hold-out", "0001TP", "--epochs", "1", "--max-steps", "1", "--crop", "96", "128",
+                     "--input-size", "96", "128", "--bn-images", "8"])
+    assert rc == 0
+    meta = json.loads((tmp_path / "pilot.json").read_text(encoding="utf-8"))
+    assert meta["training_data"]["images"] == 367 - 62  # the 62 frames of 0001TP in CamVid train
+    scored = meta["metrics"]["hold_0001TP_heldout"]
+    assert 0.0 <= scored["tree_iou"] <= 1.0 and len(scored["per_class_iou"]) == 11
+    with pytest.raises(SystemExit, match="some but not all"):
+        train.main(["--data", str(camvid), "--out", str(tmp_path), "--splits", "train", "--hold-out", "NOPE"])

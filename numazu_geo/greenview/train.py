@@ -6,10 +6,12 @@ Usage (the command that produced the shipped weights is recorded in ``models/<na
 
 Recipe: LR-ASPP MobileNetV3-Large from scratch (no downloaded weights), 240x320 crops from images
 randomly rescaled to 0.55-1.0 of CamVid's 360x480, horizontal flips, colour / brightness / contrast /
-saturation / white-balance / gamma jitter and occasional blur (to generalise beyond one camera),
-AdamW with a one-epoch warm-up and a cosine decay (Loshchilov & Hutter 2017), and an exponential
-moving average (EMA) of the weights, which is what gets saved (Polyak averaging; smooths the
-epoch-to-epoch swings of a from-scratch model on 400-odd images). The test split is never read.
+saturation / white-balance / gamma jitter (``--jitter`` widens the ranges) and occasional blur (to
+generalise beyond one camera and one light), AdamW with a one-epoch warm-up and a cosine decay
+(Loshchilov & Hutter 2017), and an exponential moving average (EMA) of the weights, which is what gets
+saved (Polyak averaging; smooths the epoch-to-epoch swings of a from-scratch model on 400-odd images).
+Options tried in pilots and left off by default: ClassMix (``--classmix``) and a stride-4 decoder
+(``--architecture numazu_geo.lraspp_s4_mobilenet_v3_large``). The test split is never read.
 
 Everything random draws from one seeded ``torch.Generator`` in a fixed order, so a run with the same
 seed, data, thread count and library versions repeats; ``--max-minutes`` stops cleanly between
@@ -281,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="model file stem (default: the shipped model's name)")
     p.add_argument("--splits", default="train,val", help="comma-separated training splits (never 'test')")
     p.add_argument("--eval-split", default="val", help="split evaluated after epochs ('' to skip)")
+    p.add_argument("--hold-out", default="", metavar="PREFIX",
+                   help="leave the training frames whose file name starts with PREFIX (a CamVid sequence such as "
+                        "0001TP) out of training and evaluate on them instead of --eval-split (pilot runs)")
     p.add_argument("--eval-every", type=int, default=3, help="evaluate every N epochs (and at the end)")
     p.add_argument("--epochs", type=int, default=34)
     p.add_argument("--batch-size", type=int, default=8)
@@ -345,10 +350,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         imgs, labs, names = imgs[:args.limit], labs[:args.limit], names[:args.limit]
     eval_data = None
-    if args.eval_split:
+    if args.hold_out:
+        hold = torch.tensor([n.split("/", 1)[1].startswith(args.hold_out) for n in names])
+        if not hold.any() or hold.all():
+            raise SystemExit(f"--hold-out {args.hold_out!r} must match some but not all training frames")
+        eval_data = (imgs[hold], labs[hold])
+        imgs, labs = imgs[~hold], labs[~hold]
+        names = [n for n, h in zip(names, hold.tolist()) if not h]
+        args.eval_split = f"hold_{args.hold_out}"
+    elif args.eval_split:
         ex, ey, _ = load_split(args.data, args.eval_split)
         eval_data = (ex, ey)
-    held_out = bool(args.eval_split) and args.eval_split not in splits
+    held_out = bool(args.hold_out) or (bool(args.eval_split) and args.eval_split not in splits)
     logger.info("training on %d images from %s; evaluating on %s (%s)", len(imgs), splits, args.eval_split or "-",
                 "held out" if held_out else "seen in training: fit only, not a held-out score")
 
@@ -470,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.max_minutes)
             break
     if eval_data is not None:
-        key = "val_heldout" if held_out else f"{args.eval_split}_seen_in_training"
+        key = f"{args.eval_split}_heldout" if held_out else f"{args.eval_split}_seen_in_training"
         m = evaluate_net(ema.net, *eval_data, input_hw=args.input_size, mean=gm.IMAGENET_MEAN, std=gm.IMAGENET_STD,
                          num_classes=nc, ignore_index=ign, tree_class=gm.CAMVID_TREE)
         meta["metrics"][key] = m
