@@ -30,7 +30,9 @@ def summarise_district(result_or_buildings) -> dict:
     """Totals of a :class:`~numazu_geo.solar.SolarResult` (or its ``.buildings`` table).
 
     Returns a dict: ``n_buildings``, ``n_viable`` (buildings with PV capacity > 0),
-    ``share_roofs_viable``, ``roof_area_m2``, ``usable_area_m2``, ``total_kw``,
+    ``share_roofs_viable``, ``roof_area_m2`` (all roof faces), ``usable_area_m2`` (faces passing the
+    area/tilt rules), ``viable_area_m2`` (faces also passing the irradiation threshold),
+    ``n_buildings_with_viable_face``, ``total_kw``,
     ``total_kwh_year``, ``total_mwh_year``, ``specific_yield_kwh_kwp``, ``co2_avoided_t_year``,
     ``households_co2_equivalent`` (CO2 avoided / 2.59 t, the FY2022 national average CO2 of a
     household from electricity, gas and kerosene) and ``households_electricity_co2_equivalent``
@@ -53,6 +55,8 @@ def summarise_district(result_or_buildings) -> dict:
         "share_roofs_viable": viable / n if n else 0.0,
         "roof_area_m2": float(_column(df, "roof_area_m2").sum()),
         "usable_area_m2": float(_column(df, "usable_area_m2").sum()),
+        "viable_area_m2": float(_column(df, "viable_area_m2" if "viable_area_m2" in df else "usable_area_m2").sum()),
+        "n_buildings_with_viable_face": int((_column(df, "n_viable_faces") > 0).sum()) if "n_viable_faces" in df else viable,
         "total_kw": total_kw,
         "total_kwh_year": float(kwh.sum()),
         "total_mwh_year": float(kwh.sum() / 1000.0),

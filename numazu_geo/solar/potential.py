@@ -64,8 +64,10 @@ SUBSET_MIN_TRIANGLES = 500_000
 CHUNK_FACES = 256
 #: Points per chunk when combining visibility with beam bins (bounds (points x bins) arrays).
 CHUNK_POINTS = 4096
-#: Distance (km) from central Numazu beyond which the default (Numazu) climate earns a warning.
-DEFAULT_CLIMATE_RANGE_KM = 50.0
+#: A face is viable when its annual shaded plane-of-array irradiation reaches this fraction of the
+#: climate's annual horizontal irradiation (``data/solar_defaults.csv``: numazu-geo choice; PLATEAU
+#: SolarPotential offers such a kWh/m2 cut-off but ships no default).
+MIN_IRRADIATION_FRAC = pv._default("min_irradiation_frac")
 
 #: Optional rounding step (deg) of panel tilt/azimuth so that faces share cached irradiation
 #: bases. Default None: exact angles (faces with exactly equal orientation, e.g. all flat roofs
@@ -97,13 +99,30 @@ class SolarResult:
     climate: Climate
     parameters: dict = field(default_factory=dict)
 
+    @property
+    def provenance(self) -> dict:
+        """Where the numbers came from (see :mod:`numazu_geo.provenance`)."""
+        return dict(self.buildings.attrs.get("provenance") or self.parameters.get("provenance") or {})
+
+    @property
+    def attrs(self) -> dict:
+        """``{"provenance": ..., "solar_parameters": ...}``, as stored on the GeoDataFrames."""
+        return {"provenance": self.provenance, "solar_parameters": dict(self.parameters)}
+
+    def caption(self, lang: str = "ja") -> str:
+        """Provenance caption for maps and figures (:func:`numazu_geo.provenance.provenance_caption`)."""
+        from numazu_geo.provenance import provenance_caption
+
+        return provenance_caption(self, lang)
+
     def summary(self) -> dict:
-        """District totals: see :func:`numazu_geo.co2.summarise_district`."""
+        """District totals: see :func:`numazu_geo.co2.summarise_district`, plus provenance."""
         from numazu_geo.co2 import summarise_district
 
         out = summarise_district(self.buildings)
         out["climate_source"] = self.climate.source
         out["climate_approximate"] = bool(self.climate.approximate)
+        out["provenance"] = self.provenance
         return out
 
     def __repr__(self) -> str:
@@ -524,7 +543,10 @@ def solar_potential(
     shading: bool = True,
     pv_density_kw_m2: float = pv.PV_DENSITY_KW_M2,
     coverage: float = pv.COVERAGE_RATIO,
-    performance_ratio: float = pv.PERFORMANCE_RATIO,
+    pv_model: str = "pvwatts",
+    performance_ratio: float | None = None,
+    min_kwh_m2_year: float | None = None,
+    min_irradiation_frac: float = MIN_IRRADIATION_FRAC,
     emission_factor_kg_per_kwh: float | None = None,
     face_options: dict | None = None,
     orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
@@ -556,7 +578,14 @@ def solar_potential(
     scene : a ready :class:`~numazu_geo.solar.shading.ShadingScene` (reused across runs); then
         ``solids`` and ``terrain`` are not needed.
     shading : False to skip ray casting (unobstructed roofs).
-    pv_density_kw_m2, coverage, performance_ratio : PV assumptions (0.167, 0.8, 0.88).
+    pv_density_kw_m2, coverage : PV capacity per m2 of panel and panel share of the usable area
+        (0.167 kW/m2, 0.8; PLATEAU SolarPotential).
+    pv_model : ``"pvwatts"`` (default; temperature-aware pvlib chain, :mod:`~numazu_geo.solar.pv`)
+        or ``"plateau"`` (PLATEAU SolarPotential's ``P x H x 0.88``, to compare with MLIT results).
+    performance_ratio : with ``pv_model="plateau"``, the factor K (default 0.88).
+    min_kwh_m2_year : minimum annual (shaded) plane-of-array irradiation of a viable face; default
+        ``min_irradiation_frac`` (0.6) x the climate's annual horizontal irradiation. Faces below
+        it keep their irradiation but get ``viable = False`` and add 0 kW / kWh / CO2.
     emission_factor_kg_per_kwh : grid factor; default the latest verified TEPCO Energy Partner
         adjusted factor (``data/emission_factors.csv``).
     face_options : keyword arguments for :func:`~numazu_geo.solar.roofs.roof_faces`
@@ -592,12 +621,8 @@ def solar_potential(
 
     site = _data_site(faces)
     if climate is None:
-        clim = default_climate(year, site=site)
-        if site is not None and _distance_km(site, default_site()) > DEFAULT_CLIMATE_RANGE_KM:
-            log.warning(
-                "solar_potential: the data lie %.0f km from Numazu; the default climate uses Numazu's "
-                "sunshine normal (pass climate= with local weather)", _distance_km(site, default_site()),
-            )  # fmt: skip
+        clim = default_climate(site, year)
+        log.info("solar_potential: %s", clim.source)
     else:
         clim = load_climate(climate, year=year, site=site)
 
@@ -621,7 +646,27 @@ def solar_potential(
     factor = float(emission_factor()["adjusted_kg_per_kwh"]) if emission_factor_kg_per_kwh is None else float(
         emission_factor_kg_per_kwh
     )
-    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, performance_ratio, factor)
+    if pv_model not in pv.PV_MODELS:
+        raise ValueError(f"solar_potential: pv_model must be one of {pv.PV_MODELS}, not {pv_model!r}")
+    threshold = (
+        float(min_kwh_m2_year) if min_kwh_m2_year is not None else float(min_irradiation_frac) * clim.annual_kwh_m2("ghi")
+    )
+    if pv_model == "plateau":
+        k = pv.PLATEAU_FACTOR if performance_ratio is None else float(performance_ratio)
+        pr_month = np.full((len(faces), 12), k)
+        pv_description = f"PLATEAU SolarPotential form E = P x H x {k:g}"
+    else:
+        if performance_ratio is not None:
+            raise ValueError("solar_potential: performance_ratio= applies to pv_model='plateau' only")
+        pr_month = pv.monthly_performance_ratio(
+            faces["panel_tilt_deg"].to_numpy(dtype=float), faces["panel_azimuth_deg"].to_numpy(dtype=float), clim,
+            albedo=albedo, model=model,
+        )  # fmt: skip
+        pv_description = (
+            f"pvlib PVWatts: physical IAM, SAPM {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
+            f"losses {pv.system_losses_pct():.1f} % (no shading term), inverter {pv.ETA_INV_NOM:g}"
+        )
+    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, pr_month, factor, threshold)
     buildings_out = _building_results(buildings, faces_out)
     pts = None
     if keep_points and points is not None:
@@ -636,24 +681,75 @@ def solar_potential(
         "spacing_m": spacing_m, "sun_binning": sun_binning, "model": model, "albedo": albedo,
         "svf_rays": svf_rays, "neighbour_radius_m": neighbour_radius_m, "shading": bool(scene is not None),
         "orientation_step_deg": orientation_step_deg,
-        "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "performance_ratio": performance_ratio,
+        "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "pv_model": pv_model,
+        "pv_description": pv_description, "plateau_factor": performance_ratio if pv_model == "plateau" else None,
+        "min_kwh_m2_year": threshold,
         "emission_factor_kg_per_kwh": factor, "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate), "rays_cast": int(table.attrs.get("rays_cast", 0)),
     }  # fmt: skip
+    params["provenance"] = _provenance(clim, params, buildings)
     for gdf in (faces_out, buildings_out):
         gdf.attrs["solar_parameters"] = params
+        gdf.attrs["provenance"] = params["provenance"]
     return SolarResult(buildings_out, faces_out, pts, clim, params)
 
 
-def _face_results(faces, table, density, coverage, pr, factor) -> gpd.GeoDataFrame:
+def _provenance(clim: Climate, params: dict, buildings) -> dict:
+    """Provenance of a run (:mod:`numazu_geo.provenance`)."""
+    from numazu_geo.co2 import emission_factor
+    from numazu_geo.provenance import run_date, software
+
+    meta = dict(getattr(clim, "meta", {}) or {})
+    credits = []
+    src = (getattr(buildings, "attrs", {}) or {}).get("data_credit") if buildings is not None else None
+    if src:
+        credits.extend([src] if isinstance(src, str) else list(src))
+    credits.extend(meta.get("data_credit") or [])
+    factor = float(params["emission_factor_kg_per_kwh"])
+    row = emission_factor()
+    if abs(float(row["adjusted_kg_per_kwh"]) - factor) < 1e-12:
+        factor_text = f"{row['utility']} FY{int(row['fiscal_year'])} adjusted {factor:.3f} kg-CO2/kWh"
+    else:
+        factor_text = f"user value {factor:.3f} kg-CO2/kWh"
+    prov = {
+        "climate_source": clim.source,
+        "climate_approximate": bool(clim.approximate),
+        "climate_station": meta.get("station"),
+        "climate_station_distance_km": meta.get("station_distance_km"),
+        "pv_model": params.get("pv_model", "plateau"),
+        "pv_description": params.get("pv_description", ""),
+        "emission_factor": factor_text,
+        "run_date": run_date(),
+        "software": software(),
+        "data_credit": credits,
+    }
+    return {k: v for k, v in prov.items() if v is not None}
+
+
+def _face_results(faces, table, density, coverage, pr_month, factor, threshold) -> gpd.GeoDataFrame:
     out = faces.copy()
     for col in table.columns:
         out[col] = table[col].to_numpy()
     computed = out["n_points"].to_numpy() > 0
     area = np.where(computed, np.nan_to_num(out["area_m2"].to_numpy(dtype=float)), 0.0)
+    h_year = out["kwh_m2_year"].to_numpy(dtype=float)
+    viable = computed & (np.nan_to_num(h_year) >= threshold)
     out["usable_area_m2"] = area
-    out["kw"] = pv.pv_capacity_kw(area, density_kw_m2=density, coverage=coverage)
-    out["kwh_year"] = pv.pv_yield_kwh(out["kw"].to_numpy(), out["kwh_m2_year"].to_numpy(), performance_ratio=pr)
+    out["viable"] = viable
+    reason = out["reason"].astype(object).to_numpy().copy() if "reason" in out else np.full(len(out), "", object)
+    low = computed & ~viable
+    reason[low] = [f"annual irradiation {h:.0f} kWh/m2 below the viability threshold {threshold:.0f}" for h in h_year[low]]
+    out["reason"] = reason
+    out["viable_area_m2"] = np.where(viable, area, 0.0)
+    out["kw"] = pv.pv_capacity_kw(out["viable_area_m2"].to_numpy(), density_kw_m2=density, coverage=coverage)
+    h_month = out[MONTH_COLUMNS].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        sy = np.nansum(h_month * pr_month, axis=1) / pv.STC_IRRADIANCE_KW_M2
+    sy = np.where(computed & np.isfinite(h_year), sy, np.nan)
+    out["specific_yield_kwh_kwp"] = sy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["performance_ratio"] = np.where(h_year > 0, sy / h_year, np.nan)
+    out["kwh_year"] = out["kw"].to_numpy() * np.nan_to_num(sy)
     out["co2_avoided_kg_year"] = out["kwh_year"] * factor
     return out
 
@@ -681,6 +777,8 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     agg["n_usable_faces"] = gsum(w > 0)
     agg["roof_area_m2"] = gsum(np.nan_to_num(f["area_m2"].to_numpy(dtype=float)))
     agg["usable_area_m2"] = gsum(w)
+    agg["viable_area_m2"] = gsum(np.nan_to_num(f["viable_area_m2"].to_numpy(dtype=float)))
+    agg["n_viable_faces"] = gsum(f["viable"].to_numpy(dtype=bool))
     for col in ["kwh_m2_year", *MONTH_COLUMNS, "unshaded_kwh_m2_year", "sky_view_factor"]:
         agg[col] = wmean(col)
     shaded = gsum(np.nan_to_num(f["kwh_m2_year"].to_numpy(dtype=float)) * w)
@@ -689,6 +787,11 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         agg["shading_loss"] = np.where(unshaded > 0, np.clip(1.0 - shaded / np.where(unshaded > 0, unshaded, 1), 0, 1), np.nan)
     for col in ("kw", "kwh_year", "co2_avoided_kg_year"):
         agg[col] = gsum(np.nan_to_num(f[col].to_numpy(dtype=float)))
+    kwh_poa = gsum(np.nan_to_num(f["kw"].to_numpy(dtype=float) * f["kwh_m2_year"].to_numpy(dtype=float)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agg["specific_yield_kwh_kwp"] = np.where(agg["kw"] > 0, agg["kwh_year"] / agg["kw"].where(agg["kw"] > 0, 1), np.nan)
+        agg["performance_ratio"] = np.where(kwh_poa > 0, agg["kwh_year"] / np.where(kwh_poa > 0, kwh_poa, 1), np.nan)
+    agg["viable"] = agg["n_viable_faces"].to_numpy() > 0
     reason = np.full(n, "", dtype=object)
     empty = np.nonzero(agg["usable_area_m2"].to_numpy() <= 0)[0]
     if len(empty):
@@ -697,6 +800,9 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         top = sub.groupby("_code")["reason"].agg(lambda r: r.astype(str).value_counts().index[0]) if len(sub) else {}
         for c in empty:
             reason[c] = f"no usable roof faces ({top.get(c, 'no sample points') if len(sub) else 'no sample points'})"
+    low = np.nonzero((agg["usable_area_m2"].to_numpy() > 0) & ~agg["viable"].to_numpy())[0]
+    for c in low:
+        reason[c] = "no viable roof faces (annual irradiation below the viability threshold)"
     agg["reason"] = reason
     if buildings is None:
         geom = faces.geometry.apply(lambda g: shapely.force_2d(g) if g is not None else None)
@@ -712,10 +818,11 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         base = base.drop(columns=[c for c in agg.columns if c in base.columns and c != "building_key"])
     out = base.merge(agg, on="building_key", how="left")
     out = gpd.GeoDataFrame(out, geometry=base.geometry.name, crs=base.crs)
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2"):
+    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2", "viable_area_m2"):
         out[col] = out[col].astype(float).fillna(0.0)
-    for col in ("n_faces", "n_usable_faces"):
+    for col in ("n_faces", "n_usable_faces", "n_viable_faces"):
         out[col] = out[col].fillna(0).astype(int)
+    out["viable"] = out["viable"].astype("boolean").fillna(False).astype(bool)
     out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), "no roof surfaces")
     out.attrs = dict(getattr(buildings, "attrs", {}) or {})
     return out
