@@ -501,6 +501,63 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_s
     return buildings, roof_surfaces, solids
 
 
+#: Terrain and trees farther than this (m) from the roofs' bounding box are left out of the scene
+#: (numazu-geo choice: a 100 m hill 1 km away rises 5.7 deg above the horizon).
+CONTEXT_MARGIN_M = 1000.0
+
+
+def _context_source(buildings_or_source, buildings):
+    if isinstance(buildings_or_source, (str, os.PathLike)) and Path(buildings_or_source).suffix.lower() != ".parquet":
+        return buildings_or_source
+    if buildings is not None and "source_file" in buildings.columns:
+        files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
+        files = [f.split("!", 1)[0] for f in files]  # zip members: the archive
+        files = sorted({f for f in files if Path(f).exists()})
+        return files or None
+    return None
+
+
+def _context_triangles(buildings_or_source, buildings, terrain, vegetation, faces):
+    """Terrain and vegetation triangles in the faces' CRS (clipped near the roofs), and a record."""
+    from numazu_geo.citygml import terrain as T
+
+    b = faces.total_bounds if len(faces) else None
+    bbox = None
+    if b is not None and np.isfinite(b).all():
+        bbox = (b[0] - CONTEXT_MARGIN_M, b[1] - CONTEXT_MARGIN_M, b[2] + CONTEXT_MARGIN_M, b[3] + CONTEXT_MARGIN_M)
+    record = {}
+    out = []
+    for name, value, reader, kind in (("terrain", terrain, T.read_terrain, "dem"), ("vegetation", vegetation, T.read_vegetation, "veg")):
+        tri = None
+        if isinstance(value, str) and value == "auto":
+            src = _context_source(buildings_or_source, buildings)
+            if src is not None and T.find_feature_files(src, kind):
+                value = reader(src, crs=faces.crs)
+            else:
+                value = None
+        elif isinstance(value, (str, os.PathLike)):
+            value = reader(value, crs=faces.crs)
+        if isinstance(value, T.TriangleSet):
+            ts = value if value.crs is None or faces.crs is None or value.crs.equals(faces.crs) else value.to_crs(faces.crs)
+            tri = ts.triangles
+            record[f"{name}_source"] = ", ".join(Path(str(f)).name for f in ts.files[:3]) or name
+        elif value is not None:
+            tri = np.asarray(value, dtype=float).reshape(-1, 3, 3)
+            record[f"{name}_source"] = "user triangles"
+        if tri is not None and bbox is not None and len(tri):
+            lo, hi = tri[:, :, :2].min(axis=1), tri[:, :, :2].max(axis=1)
+            keep = (hi[:, 0] >= bbox[0]) & (lo[:, 0] <= bbox[2]) & (hi[:, 1] >= bbox[1]) & (lo[:, 1] <= bbox[3])
+            tri = tri[keep]
+        if tri is not None:
+            record[f"{name}_triangles"] = int(len(tri))
+        out.append(tri)
+    if out[1] is not None:
+        record["tree_transmittance"] = 0.0
+    parts = [t for t in out if t is not None and len(t)]
+    merged = np.concatenate(parts) if parts else None
+    return merged, None, record
+
+
 def _data_site(faces: gpd.GeoDataFrame) -> Site | None:
     if faces.crs is None or len(faces) == 0:
         return None
@@ -538,7 +595,8 @@ def solar_potential(
     albedo: float = irr.ALBEDO,
     svf_rays: int = SVF_RAYS,
     neighbour_radius_m: float | None = NEIGHBOUR_RADIUS_M,
-    terrain=None,
+    terrain="auto",
+    vegetation="auto",
     scene=None,
     shading: bool = True,
     pv_density_kw_m2: float = pv.PV_DENSITY_KW_M2,
@@ -574,7 +632,15 @@ def solar_potential(
     albedo : ground reflectance (default 0.18, urban).
     svf_rays : hemisphere rays per point for the sky view factor.
     neighbour_radius_m : scene radius around each tile for large scenes (None = whole scene).
-    terrain : optional terrain triangles (K, 3, 3) in the same CRS, added to the scene.
+    terrain : terrain that casts shade: ``"auto"`` (default: PLATEAU ``dem`` files found beside
+        ``bldg`` in the source's dataset folder or zip; none found, none used), None, a
+        :class:`~numazu_geo.citygml.terrain.TriangleSet`, triangles (K, 3, 3) in the faces' CRS,
+        or a path (dem ``.gml``/folder/zip, or a GeoTIFF DEM) for
+        :func:`~numazu_geo.citygml.terrain.read_terrain`.
+    vegetation : trees that cast shade, as ``terrain`` (PLATEAU ``veg`` files,
+        :func:`~numazu_geo.citygml.terrain.read_vegetation`). Trees are opaque
+        (``data/solar_defaults.csv`` ``tree_transmittance = 0``: no published transmittance for
+        PLATEAU tree models was found, so tree shading is an upper bound).
     scene : a ready :class:`~numazu_geo.solar.shading.ShadingScene` (reused across runs); then
         ``solids`` and ``terrain`` are not needed.
     shading : False to skip ray casting (unobstructed roofs).
@@ -626,13 +692,16 @@ def solar_potential(
     else:
         clim = load_climate(climate, year=year, site=site)
 
+    context = {}
+    if shading and scene is None and len(samples):
+        terrain, vegetation, context = _context_triangles(buildings_or_source, buildings, terrain, vegetation, faces)
     if not shading:
         scene = None
     elif scene is None and len(samples):
         from numazu_geo.solar.shading import ShadingScene
 
         if solids is not None and len(solids):
-            scene = ShadingScene.from_solids(solids, terrain=terrain)
+            scene = ShadingScene.from_solids(solids, terrain=terrain)  # terrain here includes the trees
         elif terrain is not None:
             scene = ShadingScene(np.zeros((0, 3, 3)), terrain=terrain)
         else:
@@ -687,6 +756,7 @@ def solar_potential(
         "emission_factor_kg_per_kwh": factor, "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate), "rays_cast": int(table.attrs.get("rays_cast", 0)),
     }  # fmt: skip
+    params.update(context)
     params["provenance"] = _provenance(clim, params, buildings)
     for gdf in (faces_out, buildings_out):
         gdf.attrs["solar_parameters"] = params
