@@ -37,6 +37,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", choices=["perez", "haydavies", "isotropic"], default="perez", help="transposition model")
     p.add_argument("--no-shading", action="store_true", help="skip ray casting (unobstructed roofs)")
     p.add_argument("--quick", action="store_true", help="one day per month instead of every hour (preview)")
+    p.add_argument("--pv-model", choices=["pvwatts", "plateau"], default="pvwatts",
+                   help="pvwatts: temperature-aware pvlib chain (default); plateau: PLATEAU SolarPotential's P x H x 0.88")
+    p.add_argument("--raster", help="also write roof irradiation and sky view factor as a Cloud-Optimised GeoTIFF")
+    p.add_argument("--raster-resolution", type=float, default=None, help="pixel size of --raster in metres (default 1.0)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
     return p
@@ -44,7 +48,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from numazu_geo.io import read_parquet, write_table
-    from numazu_geo.solar.climate import default_climate, load_climate
+    from numazu_geo.solar.climate import load_climate
     from numazu_geo.solar.potential import SPACING_M, solar_potential
     from numazu_geo.solar.sun import DEFAULT_YEAR
 
@@ -55,8 +59,8 @@ def run(args) -> int:
     climate = None
     if args.climate:
         climate = load_climate(args.climate, year=year)
-    if args.quick:
-        climate = climate.representative_days(15) if climate is not None else default_climate(year, days="monthly")
+    if args.quick and climate is not None:
+        climate = climate.representative_days(15)
     result = solar_potential(
         source,
         climate=climate,
@@ -65,14 +69,20 @@ def run(args) -> int:
         sun_binning=None if args.sun_binning == "hourly" else "tregenza",
         model=args.model,
         shading=not args.no_shading,
-        keep_points=bool(args.points),
+        keep_points=bool(args.points or args.raster),
         progress=not args.no_progress,
+        pv_model=args.pv_model,
+        climate_days="monthly" if args.quick and climate is None else None,
     )
     write_table(result.buildings, args.output)
     if args.faces:
         write_table(result.faces, args.faces)
     if args.points and result.points is not None:
         write_table(result.points, args.points)
+    if args.raster:
+        from numazu_geo.solar.raster import RESOLUTION_M, write_roof_raster
+
+        write_roof_raster(result, args.raster, resolution_m=args.raster_resolution or RESOLUTION_M)
     s = result.summary()
     print(f"climate: {s['climate_source']}")
     print(
@@ -80,5 +90,11 @@ def run(args) -> int:
         f"{s['total_kw']:,.0f} kW, {s['total_mwh_year']:,.0f} MWh/yr ({s['specific_yield_kwh_kwp']:,.0f} kWh/kWp), "
         f"avoiding {s['co2_avoided_t_year']:,.0f} t-CO2/yr (~{s['households_co2_equivalent']:,.0f} households' CO2)"
     )
-    print(f"wrote {args.output}" + (f", {args.faces}" if args.faces else "") + (f", {args.points}" if args.points else ""))
+    print(
+        f"viable roof area {s['viable_area_m2']:,.0f} of {s['roof_area_m2']:,.0f} m2; "
+        f"{s['n_buildings_with_viable_face']} buildings with at least one viable face"
+    )
+    print(result.caption("en"))
+    written = [args.output, args.faces, args.points, args.raster]
+    print("wrote " + ", ".join(str(w) for w in written if w))
     return 0

@@ -588,6 +588,7 @@ def solar_potential(
     roof_surfaces: gpd.GeoDataFrame | None = None,
     solids: gpd.GeoDataFrame | None = None,
     climate=None,
+    climate_days: str | None = None,
     spacing_m: float = SPACING_M,
     year: int = DEFAULT_YEAR,
     sun_binning: str | None = "tregenza",
@@ -624,6 +625,8 @@ def solar_potential(
         skip reading.
     climate : None (the APPROXIMATE Numazu default at the data's location), a
         :class:`~numazu_geo.solar.climate.Climate`, or an ``.epw`` / METPV ``.csv`` path.
+    climate_days : with the default climate, ``"monthly"`` for one average day per month (quick
+        previews) instead of every hour.
     spacing_m : sample spacing on roofs (m).
     year : calendar year of the timestamps for the default climate and file readers.
     sun_binning : ``"tregenza"`` (default, one ray per sky patch the sun visits) or None (one ray
@@ -687,7 +690,7 @@ def solar_potential(
 
     site = _data_site(faces)
     if climate is None:
-        clim = default_climate(site, year)
+        clim = default_climate(site, year, days=climate_days)
         log.info("solar_potential: %s", clim.source)
     else:
         clim = load_climate(climate, year=year, site=site)
