@@ -110,6 +110,16 @@ def system_losses_pct() -> float:
     return float(pvlib.pvsystem.pvwatts_losses(shading=0))
 
 
+@functools.lru_cache(maxsize=4096)
+def _marion_diffuse(tilt_deg: float) -> tuple[float, float, float]:
+    """(sky, horizon, ground) diffuse IAM of ``pvlib.iam.marion_diffuse('physical')`` for one tilt
+    (a numerical integration: cached, since district faces share few rounded tilts)."""
+    import pvlib
+
+    d = pvlib.iam.marion_diffuse("physical", np.array([tilt_deg]))
+    return tuple(float(np.nan_to_num(np.asarray(d[k], dtype=float).ravel()[0])) for k in ("sky", "horizon", "ground"))
+
+
 def pvwatts_ac(components: dict, aoi_deg, surface_tilt_deg, temp_air, wind_speed, *, gamma_pdc: float = GAMMA_PDC,
                eta_inv_nom: float = ETA_INV_NOM, temperature_model: str = TEMPERATURE_MODEL,
                pdc0_w: float = 1000.0) -> dict:
@@ -123,10 +133,8 @@ def pvwatts_ac(components: dict, aoi_deg, surface_tilt_deg, temp_air, wind_speed
 
     tilt = np.asarray(surface_tilt_deg, dtype=float).reshape(-1, 1)
     iam_beam = np.nan_to_num(pvlib.iam.physical(np.asarray(aoi_deg, dtype=float)))
-    diff = pvlib.iam.marion_diffuse("physical", tilt.ravel())
-    sky = np.asarray(diff["sky"], dtype=float).reshape(-1, 1)
-    hor = np.asarray(diff["horizon"], dtype=float).reshape(-1, 1)
-    gnd = np.nan_to_num(np.asarray(diff["ground"], dtype=float)).reshape(-1, 1)
+    diff = np.array([_marion_diffuse(float(t)) for t in tilt.ravel()]).reshape(-1, 3)
+    sky, hor, gnd = (diff[:, k : k + 1] for k in range(3))
     beam = components["beam"] + components["circumsolar"]
     poa = beam + components["isotropic"] + components["horizon"] + components["ground"]
     eff = beam * iam_beam + components["isotropic"] * sky + components["horizon"] * hor + components["ground"] * gnd
