@@ -22,9 +22,18 @@ from numazu_geo.errors import SourceNotFoundError
 _MESH_RE = re.compile(r"(?<![0-9])([0-9]{10}|[0-9]{9}|[0-9]{8}|[0-9]{6})_(?=[a-zA-Z])")
 
 
+#: Prefix of a zip member's address: ``zip://<member>::<absolute zip path>`` (fsspec's URL
+#: chaining syntax, so ``fsspec.open(address)`` opens it too).
+ZIP_URL_PREFIX = "zip://"
+
+
 @dataclass(frozen=True)
 class GMLSource:
-    """One CityGML file: on disk (``zip_path`` None) or a member of a zip archive."""
+    """One CityGML file: on disk (``zip_path`` None) or a member of a zip archive.
+
+    ``label`` is the file's address, stored in the ``source_file`` column; every reader accepts it
+    back as a source: an absolute path, or for a zip member ``zip://<member>::<absolute zip>``.
+    """
 
     path: str  # file path, or the member name inside ``zip_path``
     size: int
@@ -36,8 +45,8 @@ class GMLSource:
 
     @property
     def label(self) -> str:
-        """How the file is named in errors and in the ``source_file`` column."""
-        return f"{self.zip_path}!{self.path}" if self.zip_path else self.path
+        """How the file is named in errors and in the ``source_file`` column (reopenable)."""
+        return zip_member_url(self.zip_path, self.path) if self.zip_path else self.path
 
     @property
     def mesh_code(self) -> str | None:
@@ -77,6 +86,54 @@ class _ZipMember:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def zip_member_url(zip_path, member: str) -> str:
+    """The address of a zip member: ``zip://<member>::<absolute zip path>``."""
+    return f"{ZIP_URL_PREFIX}{member}::{os.path.abspath(os.fspath(zip_path))}"
+
+
+def parse_source_address(text: str) -> GMLSource | None:
+    """The zip member named by ``zip://<member>::<zip path>`` (or the older ``<zip>!<member>``),
+    or None when ``text`` is not such an address. Raises SourceNotFoundError when the archive or
+    the member is missing."""
+    if text.startswith(ZIP_URL_PREFIX) and "::" in text:
+        member, zip_path = text[len(ZIP_URL_PREFIX) :].split("::", 1)
+        if zip_path.startswith("file://"):
+            zip_path = zip_path[len("file://") :]
+    else:
+        head, sep, member = text.partition("!")
+        if not sep or not head.lower().endswith(".zip") or os.path.exists(text):
+            return None
+        zip_path = head
+    if not os.path.isfile(zip_path):
+        raise SourceNotFoundError(f"{text}: no such zip archive {zip_path}")
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            info = zf.getinfo(member)
+    except KeyError:
+        raise SourceNotFoundError(f"{text}: the zip holds no member {member!r}") from None
+    except zipfile.BadZipFile as exc:
+        raise SourceNotFoundError(f"{zip_path}: not a readable zip archive ({exc})") from exc
+    return GMLSource(member, info.file_size, os.path.abspath(zip_path))
+
+
+def source_name(label: str) -> str:
+    """The file name in a ``source_file`` value (a path or a zip member address)."""
+    text = str(label)
+    if text.startswith(ZIP_URL_PREFIX) and "::" in text:
+        text = text[len(ZIP_URL_PREFIX) :].split("::", 1)[0]
+    elif ".zip!" in text.lower():
+        text = text.split("!", 1)[1]
+    return PurePosixPath(text.replace("\\", "/")).name
+
+
+def source_exists(text: str) -> bool:
+    """True when ``text`` (a path or a zip member address) can be opened."""
+    try:
+        return parse_source_address(str(text)) is not None or os.path.exists(str(text))
+    except SourceNotFoundError:
+        return False
 
 
 def mesh_code_from_name(name: str) -> str | None:
@@ -175,14 +232,15 @@ def _zip_sources(path: Path) -> list[GMLSource]:
         raise SourceNotFoundError(f"{path}: not a readable zip archive ({exc})") from exc
     bldg = [i for i in infos if "udx/bldg/" in i.filename.replace("\\", "/")]
     chosen = bldg or infos
-    return [GMLSource(i.filename, i.file_size, str(path)) for i in sorted(chosen, key=lambda i: i.filename)]
+    zip_path = os.path.abspath(path)
+    return [GMLSource(i.filename, i.file_size, zip_path) for i in sorted(chosen, key=lambda i: i.filename)]
 
 
 def _folder_sources(path: Path) -> list[GMLSource]:
     for pattern in ("udx/bldg/*.gml", "**/udx/bldg/*.gml", "*.gml", "**/*.gml"):
         files = sorted(p for p in path.glob(pattern) if p.is_file())
         if files:
-            return [GMLSource(str(p), p.stat().st_size) for p in files]
+            return [GMLSource(os.path.abspath(p), p.stat().st_size) for p in files]
     zips = sorted(path.glob("*.zip"))
     return [s for z in zips for s in _zip_sources(z)]
 
@@ -202,6 +260,10 @@ def resolve_sources(source) -> list[GMLSource]:
         if isinstance(item, GMLSource):
             out.append(item)
             continue
+        member = parse_source_address(os.fspath(item)) if isinstance(item, (str, os.PathLike)) else None
+        if member is not None:
+            out.append(member)
+            continue
         path = Path(item)
         if not path.exists():
             raise SourceNotFoundError(f"{path}: no such file or folder")
@@ -216,7 +278,7 @@ def resolve_sources(source) -> list[GMLSource]:
                 raise SourceNotFoundError(f"{path}: the zip holds no .gml files")
             out.extend(found)
         else:
-            out.append(GMLSource(str(path), path.stat().st_size))
+            out.append(GMLSource(os.path.abspath(path), path.stat().st_size))
     return out
 
 

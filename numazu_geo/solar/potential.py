@@ -589,6 +589,7 @@ def _read_each(reader, files, crs, progress):
 def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_solids=True):
     """(buildings or None, roof_surfaces, solids) from what the user passed."""
     from numazu_geo import citygml
+    from numazu_geo.citygml.sources import source_exists
 
     if isinstance(buildings_or_source, gpd.GeoDataFrame):
         buildings = buildings_or_source
@@ -597,10 +598,10 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_s
             files = []
             if "source_file" in buildings.columns:
                 files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
-            missing = [f for f in files if not Path(f).exists()]
+            missing = [f for f in files if not source_exists(f)]
             if (not files or missing) and buildings.attrs.get("source"):
                 files = [buildings.attrs["source"]]
-                missing = [f for f in files if not Path(str(f)).exists()]
+                missing = [f for f in files if not source_exists(str(f))]
             if not files or missing:
                 raise NumazuGeoError(
                     "solar_potential: cannot find the CityGML files of these buildings "
