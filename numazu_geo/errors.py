@@ -48,3 +48,16 @@ class ImageError(InputFileError):
 
 class ModelError(NumazuGeoError):
     """Model weights or their metadata are missing or inconsistent."""
+
+
+class MissingExtraError(NumazuGeoError, ImportError):
+    """A part of numazu-geo needs an optional dependency set (an "extra") that is not installed.
+    Carries ``extra`` (e.g. ``"greenview"``) and ``missing`` (module names)."""
+
+    def __init__(self, feature: str, extra: str, missing):
+        self.extra = extra
+        self.missing = list(missing)
+        super().__init__(
+            f"{feature} needs {', '.join(self.missing)}, which the core install leaves out: "
+            f"pip install 'numazu-geo[{extra}]'"
+        )
