@@ -48,3 +48,21 @@ class ImageError(InputFileError):
 
 class ModelError(NumazuGeoError):
     """Model weights or their metadata are missing or inconsistent."""
+
+
+class OutputPathError(InputFileError):
+    """An output path cannot be written (unknown extension, a file where a folder should be, no
+    permission). Raised before any computing starts."""
+
+
+class DataExtentError(InputFileError):
+    """Coordinates lie outside the area the data can come from (PLATEAU: Japan), e.g. swapped
+    latitude and longitude, or a file from another country."""
+
+
+class ClimateCoverageError(WeatherFileError):
+    """A weather file does not cover the period it is used for (e.g. a truncated year)."""
+
+
+class ClimateSiteError(WeatherFileError):
+    """A weather file's location is too far from the buildings it is used for."""
