@@ -61,3 +61,21 @@ class MissingExtraError(NumazuGeoError, ImportError):
             f"{feature} needs {', '.join(self.missing)}, which the core install leaves out: "
             f"pip install 'numazu-geo[{extra}]'"
         )
+
+
+class OutputPathError(InputFileError):
+    """An output path cannot be written (unknown extension, a file where a folder should be, no
+    permission). Raised before any computing starts."""
+
+
+class DataExtentError(InputFileError):
+    """Coordinates lie outside the area the data can come from (PLATEAU: Japan), e.g. swapped
+    latitude and longitude, or a file from another country."""
+
+
+class ClimateCoverageError(WeatherFileError):
+    """A weather file does not cover the period it is used for (e.g. a truncated year)."""
+
+
+class ClimateSiteError(WeatherFileError):
+    """A weather file's location is too far from the buildings it is used for."""

@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 from numazu_geo.errors import NumazuGeoError
 from numazu_geo.solar import irradiance as irr
 from numazu_geo.solar import pv
-from numazu_geo.solar.climate import Climate, default_climate, load_climate
+from numazu_geo.solar.climate import Climate, climate_for_site, default_climate, load_climate
 from numazu_geo.solar.shading import DEFAULT_SVF_RAYS, NEIGHBOUR_RADIUS_M
 from numazu_geo.solar.sun import DEFAULT_YEAR, Site, default_site, sun_vectors
 
@@ -593,6 +593,8 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_s
 
     if isinstance(buildings_or_source, gpd.GeoDataFrame):
         buildings = buildings_or_source
+        if len(buildings) == 0:
+            raise NumazuGeoError("solar_potential: the buildings table is empty (0 rows): nothing to compute")
         crs = buildings.crs
         if roof_surfaces is None or (solids is None and need_solids):
             files = []
@@ -682,6 +684,7 @@ def solar_potential(
     orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
     keep_points: bool = False,
     progress: bool = True,
+    max_weather_distance_km: float | None = None,
 ) -> SolarResult:
     """Annual rooftop irradiation, PV potential and avoided CO2 per roof face and per building.
 
@@ -718,6 +721,9 @@ def solar_potential(
         exact angles.
     keep_points : keep per-point results (``result.points``) for roof heat maps.
     progress : tqdm progress bars.
+    max_weather_distance_km : how far a weather file's site may lie from the buildings
+        (:func:`~numazu_geo.solar.climate.climate_for_site`; default: warn beyond 50 km, refuse a
+        site outside Japan for buildings in Japan). The sun is always computed at the buildings.
 
     Returns
     -------
@@ -752,6 +758,7 @@ def solar_potential(
             )  # fmt: skip
     else:
         clim = load_climate(climate, year=year, site=site)
+        clim = climate_for_site(clim, site, max_distance_km=max_weather_distance_km)  # sun at the buildings
 
     if not shading:
         scene = None
