@@ -68,13 +68,16 @@ def run(args) -> int:
         keep_points=bool(args.points),
         progress=not args.no_progress,
     )
+    from numazu_geo import co2
+
+    result = co2.add_avoided_co2(result)  # solar gives energy; co2 converts it (same columns as before)
     write_table(result.buildings, args.output)
     if args.faces:
         write_table(result.faces, args.faces)
     if args.points and result.points is not None:
         write_table(result.points, args.points)
-    s = result.summary()
-    print(f"climate: {s['climate_source']}")
+    s = co2.summarise_district(result)
+    print(f"climate: {result.climate.source}")
     print(
         f"{s['n_buildings']} buildings, {s['n_viable']} with usable roofs ({100 * s['share_roofs_viable']:.0f} %): "
         f"{s['total_kw']:,.0f} kW, {s['total_mwh_year']:,.0f} MWh/yr ({s['specific_yield_kwh_kwp']:,.0f} kWh/kWp), "

@@ -23,8 +23,8 @@ Pipeline
    Unobstructed planes therefore get exactly pvlib's ``get_total_irradiance`` (tested to 1e-9).
 5. Per face and per building: annual and monthly kWh/m2, ``shading_loss`` (1 - shaded/unshaded
    annual irradiation), sky view factor, PV capacity (0.167 kW/m2 over 80 % of the usable area),
-   yield ``kwh_year = kw * H * 0.88`` (JIS C 8907 form) and ``co2_avoided_kg_year`` (TEPCO Energy
-   Partner FY2024 adjusted factor by default).
+   yield ``kwh_year = kw * H * 0.88`` (JIS C 8907 form). Solar produces energy only: the CO2 it
+   avoids is :func:`numazu_geo.co2.add_avoided_co2` (and :func:`numazu_geo.co2.summarise_district`).
 
 Everything is deterministic: the same inputs give the same numbers run to run.
 """
@@ -98,10 +98,12 @@ class SolarResult:
     parameters: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        """District totals: see :func:`numazu_geo.co2.summarise_district`."""
-        from numazu_geo.co2 import summarise_district
+        """District energy totals (:func:`numazu_geo.solar.summary.energy_totals`) and the climate.
 
-        out = summarise_district(self.buildings)
+        The CO2 this avoids: :func:`numazu_geo.co2.summarise_district`."""
+        from numazu_geo.solar.summary import energy_totals
+
+        out = energy_totals(self.buildings)
         out["climate_source"] = self.climate.source
         out["climate_approximate"] = bool(self.climate.approximate)
         return out
@@ -525,13 +527,14 @@ def solar_potential(
     pv_density_kw_m2: float = pv.PV_DENSITY_KW_M2,
     coverage: float = pv.COVERAGE_RATIO,
     performance_ratio: float = pv.PERFORMANCE_RATIO,
-    emission_factor_kg_per_kwh: float | None = None,
     face_options: dict | None = None,
     orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
     keep_points: bool = False,
     progress: bool = True,
 ) -> SolarResult:
-    """Annual rooftop irradiation, PV potential and avoided CO2 per roof face and per building.
+    """Annual rooftop irradiation and PV potential per roof face and per building.
+
+    Energy only; ``numazu_geo.co2.add_avoided_co2(result)`` adds ``co2_avoided_kg_year``.
 
     Parameters
     ----------
@@ -557,8 +560,6 @@ def solar_potential(
         ``solids`` and ``terrain`` are not needed.
     shading : False to skip ray casting (unobstructed roofs).
     pv_density_kw_m2, coverage, performance_ratio : PV assumptions (0.167, 0.8, 0.88).
-    emission_factor_kg_per_kwh : grid factor; default the latest verified TEPCO Energy Partner
-        adjusted factor (``data/emission_factors.csv``).
     face_options : keyword arguments for :func:`~numazu_geo.solar.roofs.roof_faces`
         (``min_area_m2``, ``max_tilt_deg``, ``flat_mount_tilt_deg``, ...).
     orientation_step_deg : optional rounding of panel tilt/azimuth (deg) so faces share
@@ -572,10 +573,9 @@ def solar_potential(
     SolarResult with ``.buildings`` (keyed by ``building_key``: ``building_id`` where present, else
     ``gml_id``), ``.faces`` (keyed by ``face_id``), ``.points`` and ``.summary()``.
 
-    Buildings without roof surfaces or usable faces get 0 kW / 0 kWh / 0 kg and a ``reason``;
+    Buildings without roof surfaces or usable faces get 0 kW / 0 kWh and a ``reason``;
     their per-m2 values (``kwh_m2_year``, ``shading_loss``, ``sky_view_factor``) are NaN.
     """
-    from numazu_geo.co2 import emission_factor
     from numazu_geo.solar.roofs import roof_faces, sample_points
 
     buildings, roof_surfaces, solids = _resolve_inputs(
@@ -618,10 +618,7 @@ def solar_potential(
         orientation_step_deg=orientation_step_deg, progress=progress,
     )  # fmt: skip
 
-    factor = float(emission_factor()["adjusted_kg_per_kwh"]) if emission_factor_kg_per_kwh is None else float(
-        emission_factor_kg_per_kwh
-    )
-    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, performance_ratio, factor)
+    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, performance_ratio)
     buildings_out = _building_results(buildings, faces_out)
     pts = None
     if keep_points and points is not None:
@@ -637,7 +634,7 @@ def solar_potential(
         "svf_rays": svf_rays, "neighbour_radius_m": neighbour_radius_m, "shading": bool(scene is not None),
         "orientation_step_deg": orientation_step_deg,
         "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "performance_ratio": performance_ratio,
-        "emission_factor_kg_per_kwh": factor, "climate_source": clim.source,
+        "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate), "rays_cast": int(table.attrs.get("rays_cast", 0)),
     }  # fmt: skip
     for gdf in (faces_out, buildings_out):
@@ -645,7 +642,7 @@ def solar_potential(
     return SolarResult(buildings_out, faces_out, pts, clim, params)
 
 
-def _face_results(faces, table, density, coverage, pr, factor) -> gpd.GeoDataFrame:
+def _face_results(faces, table, density, coverage, pr) -> gpd.GeoDataFrame:
     out = faces.copy()
     for col in table.columns:
         out[col] = table[col].to_numpy()
@@ -654,7 +651,6 @@ def _face_results(faces, table, density, coverage, pr, factor) -> gpd.GeoDataFra
     out["usable_area_m2"] = area
     out["kw"] = pv.pv_capacity_kw(area, density_kw_m2=density, coverage=coverage)
     out["kwh_year"] = pv.pv_yield_kwh(out["kw"].to_numpy(), out["kwh_m2_year"].to_numpy(), performance_ratio=pr)
-    out["co2_avoided_kg_year"] = out["kwh_year"] * factor
     return out
 
 
@@ -687,7 +683,7 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     unshaded = gsum(np.nan_to_num(f["unshaded_kwh_m2_year"].to_numpy(dtype=float)) * w)
     with np.errstate(invalid="ignore", divide="ignore"):
         agg["shading_loss"] = np.where(unshaded > 0, np.clip(1.0 - shaded / np.where(unshaded > 0, unshaded, 1), 0, 1), np.nan)
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year"):
+    for col in ("kw", "kwh_year"):
         agg[col] = gsum(np.nan_to_num(f[col].to_numpy(dtype=float)))
     reason = np.full(n, "", dtype=object)
     empty = np.nonzero(agg["usable_area_m2"].to_numpy() <= 0)[0]
@@ -712,7 +708,7 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         base = base.drop(columns=[c for c in agg.columns if c in base.columns and c != "building_key"])
     out = base.merge(agg, on="building_key", how="left")
     out = gpd.GeoDataFrame(out, geometry=base.geometry.name, crs=base.crs)
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2"):
+    for col in ("kw", "kwh_year", "roof_area_m2", "usable_area_m2"):
         out[col] = out[col].astype(float).fillna(0.0)
     for col in ("n_faces", "n_usable_faces"):
         out[col] = out[col].fillna(0).astype(int)
