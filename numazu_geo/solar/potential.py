@@ -89,6 +89,8 @@ class SolarResult:
     points : GeoDataFrame of sample points (3D Point) or None (``keep_points=False``).
     climate : the :class:`~numazu_geo.solar.climate.Climate` used.
     parameters : the settings used (spacing, models, factors, ...).
+    hourly : DataFrame of hourly AC kWh (timestamps x ``building_key``) for the buildings asked
+        for with ``solar_potential(..., hourly=...)``, else None (:mod:`numazu_geo.solar.hourly`).
     """
 
     buildings: gpd.GeoDataFrame
@@ -96,6 +98,7 @@ class SolarResult:
     points: gpd.GeoDataFrame | None
     climate: Climate
     parameters: dict = field(default_factory=dict)
+    hourly: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """District energy totals (:func:`numazu_geo.solar.summary.energy_totals`) and the climate.
@@ -530,6 +533,7 @@ def solar_potential(
     face_options: dict | None = None,
     orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
     keep_points: bool = False,
+    hourly=None,
     progress: bool = True,
 ) -> SolarResult:
     """Annual rooftop irradiation and PV potential per roof face and per building.
@@ -566,6 +570,9 @@ def solar_potential(
         irradiation bases (faster on large districts; 0.25 deg costs at most ~0.2 %). Default None:
         exact angles.
     keep_points : keep per-point results (``result.points``) for roof heat maps.
+    hourly : building keys (or True for all buildings) whose AC output for every timestamp of the
+        climate goes into ``result.hourly`` (kWh, timestamps x buildings; sums to ``kwh_year``).
+        Default None: annual and monthly only (the fast path is unchanged).
     progress : tqdm progress bars.
 
     Returns
@@ -639,7 +646,12 @@ def solar_potential(
     }  # fmt: skip
     for gdf in (faces_out, buildings_out):
         gdf.attrs["solar_parameters"] = params
-    return SolarResult(buildings_out, faces_out, pts, clim, params)
+    hourly_kwh = None
+    if hourly is not None and hourly is not False:
+        from numazu_geo.solar.hourly import building_hourly_pv
+
+        hourly_kwh = building_hourly_pv(faces_out, samples, scene, clim, hourly, params, progress=progress)
+    return SolarResult(buildings_out, faces_out, pts, clim, params, hourly_kwh)
 
 
 def _face_results(faces, table, density, coverage, pr) -> gpd.GeoDataFrame:
