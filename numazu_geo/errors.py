@@ -48,3 +48,9 @@ class ImageError(InputFileError):
 
 class ModelError(NumazuGeoError):
     """Model weights or their metadata are missing or inconsistent."""
+
+
+class EnergyInputError(NumazuGeoError, ValueError):
+    """An hourly energy series (PV, load) or a storage description (battery, EV) is not usable as
+    given: lengths, time zones or steps differ, values are negative or missing, a battery has no
+    power, a shelter id does not exist. Nothing is resampled or filled silently."""

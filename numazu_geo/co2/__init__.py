@@ -15,6 +15,7 @@ from numazu_geo.co2.factors import (
     emission_factors,
     factor_kg_per_kwh,
     kwh_to_co2_kg,
+    load_table,
 )
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "factor_kg_per_kwh",
     "household_co2",
     "kwh_to_co2_kg",
+    "load_table",
     "summarise_district",
 ]
