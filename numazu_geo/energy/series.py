@@ -53,7 +53,7 @@ def hourly_arrays(**series) -> tuple[dict[str, np.ndarray], pd.Index | None]:
     ``({name: array}, index)`` where ``index`` is the first Series' index (or None).
     """
     index, index_name = None, None
-    n = None
+    n, first = None, None
     for name, x in series.items():
         if isinstance(x, pd.DataFrame):
             raise EnergyInputError(f"{name}: expected one series, got a DataFrame with columns {list(x.columns)[:5]}")
@@ -79,8 +79,8 @@ def hourly_arrays(**series) -> tuple[dict[str, np.ndarray], pd.Index | None]:
         if np.ndim(x) == 1:
             m = len(x)
             if n is not None and m != n:
-                raise EnergyInputError(f"{name} has {m} hours but the other series have {n}")
-            n = m
+                raise EnergyInputError(f"{name} has {m} hours but {first} has {n}")
+            n, first = m, first or name
     if n is None:
         raise EnergyInputError(f"at least one of {list(series)} must be a series (one value per hour)")
     if n == 0:
