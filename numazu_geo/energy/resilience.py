@@ -129,15 +129,16 @@ def outage_hours(pv_kwh, critical_load_kwh, battery: Battery | None = None, evs=
 
 
 def autonomy_report(hours: pd.Series) -> dict:
-    """Distribution of :func:`outage_hours`: ``median_h``, ``worst_10pct_h`` (the autonomy that 90 %
-    of start hours reach or exceed), ``worst_h``, ``worst_start`` and ``worst_season`` (of the start
-    with the least autonomy), ``median_h_by_season`` and ``censored_frac`` (share of starts that
-    reached ``max_hours``)."""
+    """Distribution of :func:`outage_hours`: ``mean_h``, ``median_h``, ``worst_10pct_h`` (the autonomy
+    that 90 % of start hours reach or exceed), ``worst_h``, ``worst_start`` (the first start with the
+    least autonomy), ``worst_season`` (the season of the worst case; where several seasons hold it,
+    the one with the lowest mean autonomy), ``median_h_by_season`` and ``censored_frac`` (share of starts that reached ``max_hours``)."""
     h = pd.Series(hours).astype(float)
     if h.empty:
         raise EnergyInputError("autonomy_report: no start hours")
     worst_at = h.idxmin()
     out = {
+        "mean_h": float(h.mean()),
         "median_h": float(h.median()),
         "worst_10pct_h": float(np.quantile(h.to_numpy(), 0.10, method="lower")),
         "worst_h": float(h.min()),
@@ -149,7 +150,9 @@ def autonomy_report(hours: pd.Series) -> dict:
     }
     if isinstance(h.index, pd.DatetimeIndex):
         season = pd.Series(h.index.month, index=h.index).map(SEASONS)
-        out["worst_season"] = SEASONS[pd.Timestamp(worst_at).month]
+        tied = set(season[(h == h.min()).to_numpy()])  # seasons holding a start with the least autonomy
+        mean_by_season = h.groupby(season.to_numpy()).mean()
+        out["worst_season"] = str(mean_by_season[mean_by_season.index.isin(tied)].idxmin())
         out["median_h_by_season"] = {s: float(v) for s, v in h.groupby(season.to_numpy()).median().items()}
     return out
 
@@ -245,8 +248,9 @@ def shelter_table(
     max_hours: int | None = None,
 ) -> pd.DataFrame:
     """Autonomy of each shelter (a column of ``hourly_pv``) with PV only, PV + battery and
-    PV + battery + EVs: median, worst 10 %, worst hours and worst season of each, the PV's annual
-    kWh, and ``gain_h_per_battery_kwh`` (median hours the battery adds per kWh of capacity).
+    PV + battery + EVs: mean, median, worst 10 %, worst hours and worst season of each, the PV's
+    annual kWh, and ``gain_h_per_battery_kwh``: the hours of autonomy the battery adds per kWh of
+    capacity, averaged over all start hours (mean with battery - mean with PV only) / capacity.
     ``critical_load_kwh``: one load for all (constant kW or a Series), or a dict by shelter."""
     rows = []
     for key in hourly_pv.columns:
@@ -260,12 +264,13 @@ def shelter_table(
             cases["pv_battery_ev" if battery is not None else "pv_ev"] = (battery, evs)
         for name, (b, e) in cases.items():
             rep = autonomy_report(outage_hours(pv, load, b, e, max_hours=max_hours))
+            row[f"{name}_mean_h"] = rep["mean_h"]
             row[f"{name}_median_h"] = rep["median_h"]
             row[f"{name}_worst_10pct_h"] = rep["worst_10pct_h"]
             row[f"{name}_worst_h"] = rep["worst_h"]
             row[f"{name}_worst_season"] = rep["worst_season"]
         if battery is not None:
-            row["gain_h_per_battery_kwh"] = (row["pv_battery_median_h"] - row["pv_median_h"]) / float(battery.capacity_kwh)
+            row["gain_h_per_battery_kwh"] = (row["pv_battery_mean_h"] - row["pv_mean_h"]) / float(battery.capacity_kwh)
         rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs.update(
