@@ -30,6 +30,7 @@ from numazu_geo.errors import MissingExtraError, NumazuGeoError
 _SUBCOMMAND_MODULES = (
     "numazu_geo.citygml.cli",  # ingest
     "numazu_geo.solar.cli",  # solar
+    "numazu_geo.energy.cli",  # energy, resilience
     "numazu_geo.greenview.cli",  # greenview
     "numazu_geo.maps.cli",  # map
     "numazu_geo.demo",  # demo

@@ -79,3 +79,9 @@ class ClimateCoverageError(WeatherFileError):
 
 class ClimateSiteError(WeatherFileError):
     """A weather file's location is too far from the buildings it is used for."""
+
+
+class EnergyInputError(NumazuGeoError, ValueError):
+    """An hourly energy series (PV, load) or a storage description (battery, EV) is not usable as
+    given: lengths, time zones or steps differ, values are negative or missing, a battery has no
+    power, a shelter id does not exist. Nothing is resampled or filled silently."""

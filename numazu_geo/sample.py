@@ -137,6 +137,9 @@ _USAGE_BY_ZONE = (
     (("411", 0.82), ("412", 0.11), ("413", 0.03), ("402", 0.03), ("401", 0.01)),
 )
 _COMMERCIAL = {"401", "402", "403", "404"}
+#: Usage of the public buildings ``make_district(public_buildings=k)`` adds: 422 文教厚生施設
+#: (schools, community halls), the usage that serves as a shelter by default (numazu_geo.energy).
+_PUBLIC_USAGE = "422"
 _APARTMENT = {"412", "414"}
 
 # --------------------------------------------------------------------------------------------
@@ -326,7 +329,7 @@ def _rank(depth: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(FLOOD_RANK_EDGES_M), depth, side="right") + 1
 
 
-def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float) -> dict:
+def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float, public_buildings: int = 0) -> dict:
     """Every building's parameters as arrays (nothing is written here)."""
     rng = np.random.default_rng(seed)
     local = _local_crs(center_lat, center_lon)
@@ -349,7 +352,10 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
     for z, opts in enumerate(_USAGE_BY_ZONE):
         m = zone == z
         usage[m] = _choose(U[m, 0], opts)
-    comm = np.isin(usage, list(_COMMERCIAL))
+    if public_buildings:  # outside the core, picked by a column no other attribute uses (same stream)
+        cand = np.nonzero(~core)[0]
+        usage[cand[np.argsort(U[cand, 23], kind="stable")[: int(public_buildings)]]] = _PUBLIC_USAGE
+    comm = np.isin(usage, list(_COMMERCIAL | {_PUBLIC_USAGE}))
     apt = np.isin(usage, list(_APARTMENT))
     house = ~(comm | apt)
     tall = core & comm & (U[:, 1] < 0.18)
@@ -797,6 +803,7 @@ def make_district(
     lod2_share: float = 0.6,
     one_file: bool = False,
     as_zip: bool = False,
+    public_buildings: int = 0,
     progress: bool = True,
 ) -> DistrictSample:
     """Write a synthetic PLATEAU v4 (i-UR 3.1) building dataset around Numazu Station.
@@ -822,6 +829,9 @@ def make_district(
         Share of buildings (0-1) that also get an LOD2 solid with roof surfaces.
     one_file, as_zip : bool
         Layout switches, see ``path``.
+    public_buildings : int
+        Number of buildings outside the station core given usage 422 (文教厚生施設: schools,
+        community halls), sized like commercial buildings; default 0 (the district is unchanged).
     progress : bool
         Show a tqdm progress bar.
 
@@ -849,7 +859,7 @@ def make_district(
         raise ValueError(f"make_district: lod2_share must be within 0-1, got {lod2_share!r}")
     n = int(n_buildings)
     out = Path(path)
-    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share))
+    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share), int(public_buildings))
     meshes = mesh_code(d["lat"], d["lon"])
     center_mesh = mesh_code(center_lat, center_lon)
 

@@ -20,6 +20,7 @@ from numazu_geo.maps.deck import (
     view,
 )
 from numazu_geo.maps.district import district_map
+from numazu_geo.maps.shelters import shelter_map
 from numazu_geo.maps.layers import (
     AnalysisLayer,
     building_heights_m,
@@ -32,5 +33,5 @@ from numazu_geo.maps.layers import (
 __all__ = [
     "AnalysisLayer", "BASEMAPS", "SAMPLE_ATTRIBUTION", "Legend", "MapDeck", "building_heights_m", "buildings_layer",
     "categorical_colors", "colors_for", "continuous_colors", "district_map", "fit_zoom", "green_view_layer",
-    "plateau_attribution", "roofs_layer", "save_html", "to_html", "trips_layer", "view",
+    "plateau_attribution", "roofs_layer", "save_html", "shelter_map", "to_html", "trips_layer", "view",
 ]

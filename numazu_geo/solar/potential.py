@@ -23,8 +23,8 @@ Pipeline
    Unobstructed planes therefore get exactly pvlib's ``get_total_irradiance`` (tested to 1e-9).
 5. Per face and per building: annual and monthly kWh/m2, ``shading_loss`` (1 - shaded/unshaded
    annual irradiation), sky view factor, PV capacity (0.167 kW/m2 over 80 % of the usable area),
-   yield ``kwh_year = kw * H * 0.88`` (JIS C 8907 form) and ``co2_avoided_kg_year`` (TEPCO Energy
-   Partner FY2024 adjusted factor by default).
+   yield ``kwh_year = kw * H * 0.88`` (JIS C 8907 form). Solar produces energy only: the CO2 it
+   avoids is :func:`numazu_geo.co2.add_avoided_co2` (and :func:`numazu_geo.co2.summarise_district`).
 
 Everything is deterministic: the same inputs give the same numbers run to run.
 """
@@ -89,6 +89,8 @@ class SolarResult:
     points : GeoDataFrame of sample points (3D Point) or None (``keep_points=False``).
     climate : the :class:`~numazu_geo.solar.climate.Climate` used.
     parameters : the settings used (spacing, models, factors, ...).
+    hourly : DataFrame of hourly AC kWh (timestamps x ``building_key``) for the buildings asked
+        for with ``solar_potential(..., hourly=...)``, else None (:mod:`numazu_geo.solar.hourly`).
     """
 
     buildings: gpd.GeoDataFrame
@@ -96,12 +98,15 @@ class SolarResult:
     points: gpd.GeoDataFrame | None
     climate: Climate
     parameters: dict = field(default_factory=dict)
+    hourly: pd.DataFrame | None = None
 
     def summary(self) -> dict:
-        """District totals: see :func:`numazu_geo.co2.summarise_district`."""
-        from numazu_geo.co2 import summarise_district
+        """District energy totals (:func:`numazu_geo.solar.summary.energy_totals`) and the climate.
 
-        out = summarise_district(self.buildings)
+        The CO2 this avoids: :func:`numazu_geo.co2.summarise_district`."""
+        from numazu_geo.solar.summary import energy_totals
+
+        out = energy_totals(self.buildings)
         out["climate_source"] = self.climate.source
         out["climate_approximate"] = bool(self.climate.approximate)
         return out
@@ -679,14 +684,16 @@ def solar_potential(
     pv_density_kw_m2: float = pv.PV_DENSITY_KW_M2,
     coverage: float = pv.COVERAGE_RATIO,
     performance_ratio: float = pv.PERFORMANCE_RATIO,
-    emission_factor_kg_per_kwh: float | None = None,
     face_options: dict | None = None,
     orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
     keep_points: bool = False,
+    hourly=None,
     progress: bool = True,
     max_weather_distance_km: float | None = None,
 ) -> SolarResult:
-    """Annual rooftop irradiation, PV potential and avoided CO2 per roof face and per building.
+    """Annual rooftop irradiation and PV potential per roof face and per building.
+
+    Energy only; ``numazu_geo.co2.add_avoided_co2(result)`` adds ``co2_avoided_kg_year``.
 
     Parameters
     ----------
@@ -712,14 +719,15 @@ def solar_potential(
         ``solids`` and ``terrain`` are not needed.
     shading : False to skip ray casting (unobstructed roofs).
     pv_density_kw_m2, coverage, performance_ratio : PV assumptions (0.167, 0.8, 0.88).
-    emission_factor_kg_per_kwh : grid factor; default the latest verified TEPCO Energy Partner
-        adjusted factor (``data/emission_factors.csv``).
     face_options : keyword arguments for :func:`~numazu_geo.solar.roofs.roof_faces`
         (``min_area_m2``, ``max_tilt_deg``, ``flat_mount_tilt_deg``, ...).
     orientation_step_deg : optional rounding of panel tilt/azimuth (deg) so faces share
         irradiation bases (faster on large districts; 0.25 deg costs at most ~0.2 %). Default None:
         exact angles.
     keep_points : keep per-point results (``result.points``) for roof heat maps.
+    hourly : building keys (or True for all buildings) whose AC output for every timestamp of the
+        climate goes into ``result.hourly`` (kWh, timestamps x buildings; sums to ``kwh_year``).
+        Default None: annual and monthly only (the fast path is unchanged).
     progress : tqdm progress bars.
     max_weather_distance_km : how far a weather file's site may lie from the buildings
         (:func:`~numazu_geo.solar.climate.climate_for_site`; default: warn beyond 50 km, refuse a
@@ -730,10 +738,9 @@ def solar_potential(
     SolarResult with ``.buildings`` (keyed by ``building_key``: ``building_id`` where present, else
     ``gml_id``), ``.faces`` (keyed by ``face_id``), ``.points`` and ``.summary()``.
 
-    Buildings without roof surfaces or usable faces get 0 kW / 0 kWh / 0 kg and a ``reason``;
+    Buildings without roof surfaces or usable faces get 0 kW / 0 kWh and a ``reason``;
     their per-m2 values (``kwh_m2_year``, ``shading_loss``, ``sky_view_factor``) are NaN.
     """
-    from numazu_geo.co2 import emission_factor
     from numazu_geo.solar.roofs import roof_faces, sample_points
 
     buildings, roof_surfaces, solids = _resolve_inputs(
@@ -777,10 +784,7 @@ def solar_potential(
         orientation_step_deg=orientation_step_deg, progress=progress,
     )  # fmt: skip
 
-    factor = float(emission_factor()["adjusted_kg_per_kwh"]) if emission_factor_kg_per_kwh is None else float(
-        emission_factor_kg_per_kwh
-    )
-    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, performance_ratio, factor)
+    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, performance_ratio)
     buildings_out = _building_results(buildings, faces_out)
     pts = None
     if keep_points and points is not None:
@@ -796,15 +800,20 @@ def solar_potential(
         "svf_rays": svf_rays, "neighbour_radius_m": neighbour_radius_m, "shading": bool(scene is not None),
         "orientation_step_deg": orientation_step_deg,
         "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "performance_ratio": performance_ratio,
-        "emission_factor_kg_per_kwh": factor, "climate_source": clim.source,
+        "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate), "rays_cast": int(table.attrs.get("rays_cast", 0)),
     }  # fmt: skip
     for gdf in (faces_out, buildings_out):
         gdf.attrs["solar_parameters"] = params
-    return SolarResult(buildings_out, faces_out, pts, clim, params)
+    hourly_kwh = None
+    if hourly is not None and hourly is not False:
+        from numazu_geo.solar.hourly import building_hourly_pv
+
+        hourly_kwh = building_hourly_pv(faces_out, samples, scene, clim, hourly, params, progress=progress)
+    return SolarResult(buildings_out, faces_out, pts, clim, params, hourly_kwh)
 
 
-def _face_results(faces, table, density, coverage, pr, factor) -> gpd.GeoDataFrame:
+def _face_results(faces, table, density, coverage, pr) -> gpd.GeoDataFrame:
     out = faces.copy()
     for col in table.columns:
         out[col] = table[col].to_numpy()
@@ -813,7 +822,6 @@ def _face_results(faces, table, density, coverage, pr, factor) -> gpd.GeoDataFra
     out["usable_area_m2"] = area
     out["kw"] = pv.pv_capacity_kw(area, density_kw_m2=density, coverage=coverage)
     out["kwh_year"] = pv.pv_yield_kwh(out["kw"].to_numpy(), out["kwh_m2_year"].to_numpy(), performance_ratio=pr)
-    out["co2_avoided_kg_year"] = out["kwh_year"] * factor
     return out
 
 
@@ -846,7 +854,7 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     unshaded = gsum(np.nan_to_num(f["unshaded_kwh_m2_year"].to_numpy(dtype=float)) * w)
     with np.errstate(invalid="ignore", divide="ignore"):
         agg["shading_loss"] = np.where(unshaded > 0, np.clip(1.0 - shaded / np.where(unshaded > 0, unshaded, 1), 0, 1), np.nan)
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year"):
+    for col in ("kw", "kwh_year"):
         agg[col] = gsum(np.nan_to_num(f[col].to_numpy(dtype=float)))
     reason = np.full(n, "", dtype=object)
     empty = np.nonzero(agg["usable_area_m2"].to_numpy() <= 0)[0]
@@ -871,7 +879,7 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         base = base.drop(columns=[c for c in agg.columns if c in base.columns and c != "building_key"])
     out = base.merge(agg, on="building_key", how="left")
     out = gpd.GeoDataFrame(out, geometry=base.geometry.name, crs=base.crs)
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2"):
+    for col in ("kw", "kwh_year", "roof_area_m2", "usable_area_m2"):
         out[col] = out[col].astype(float).fillna(0.0)
     for col in ("n_faces", "n_usable_faces"):
         out[col] = out[col].fillna(0).astype(int)
