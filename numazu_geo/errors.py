@@ -48,3 +48,7 @@ class ImageError(InputFileError):
 
 class ModelError(NumazuGeoError):
     """Model weights or their metadata are missing or inconsistent."""
+
+
+class TrackFileError(InputFileError):
+    """A GPS track file (GPX, GeoJSON, CSV) could not be read or holds no usable fixes."""

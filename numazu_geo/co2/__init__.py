@@ -12,6 +12,9 @@ from numazu_geo.co2.factors import (
     emission_factors,
     factor_kg_per_kwh,
     kwh_to_co2_kg,
+    transport_factor,
+    transport_factors,
+    transport_g_per_pkm,
 )
 
 __all__ = [
@@ -22,4 +25,7 @@ __all__ = [
     "household_co2",
     "kwh_to_co2_kg",
     "summarise_district",
+    "transport_factor",
+    "transport_factors",
+    "transport_g_per_pkm",
 ]
