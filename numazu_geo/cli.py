@@ -20,6 +20,7 @@ _SUBCOMMAND_MODULES = (
     "numazu_geo.solar.cli",  # solar
     "numazu_geo.greenview.cli",  # greenview
     "numazu_geo.maps.cli",  # map
+    "numazu_geo.mobility.cli",  # trips
     "numazu_geo.demo",  # demo
 )
 

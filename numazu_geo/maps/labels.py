@@ -70,7 +70,21 @@ FIELDS: dict[str, FieldLabel] = {
     "co2_kg": FieldLabel("CO2排出量", "CO2", "kg-CO2", "kg-CO2", fmt="{:,.1f}"),
     "distance_km": FieldLabel("距離", "Distance", "km", "km", fmt="{:,.2f}"),
     "mode": FieldLabel("移動手段", "Mode", fmt="{}"),
+    # trips from numazu_geo.mobility
+    "distance_m": FieldLabel("距離", "Distance", "m", "m", fmt="{:,.0f}"),
+    "co2_credit_g": FieldLabel("CO2削減（ポイント）", "CO2 credit (points)", "g-CO2", "g-CO2", fmt="{:,.0f}"),
+    "speed_kmh_median": FieldLabel("速さ（中央値）", "Median speed", "km/h", "km/h", fmt="{:,.1f}"),
 }
+
+#: Travel modes of numazu_geo.mobility in Japanese and English.
+MODE_NAMES = {"walk": ("徒歩", "Walk"), "bicycle": ("自転車", "Bicycle"), "car": ("車", "Car"),
+              "bus": ("バス", "Bus"), "train": ("電車", "Train")}
+
+
+def mode_name(mode, lang: str) -> str:
+    """A travel mode's name in ``lang`` (unknown modes unchanged)."""
+    names = MODE_NAMES.get(str(mode))
+    return str(mode) if names is None else names[0 if lang == "ja" else 1]
 
 #: Column names used as the feature's heading in a tooltip, in order of preference.
 TITLE_COLUMNS = ("name", "building_id", "gml_id", "face_id", "path")

@@ -87,7 +87,7 @@ def credits_by(legs: pd.DataFrame, by="track") -> pd.DataFrame:
         df["day"] = start.dt.date
     if "week" in keys:
         df["week"] = (start.dt.tz_localize(None).dt.normalize()
-                      - pd.to_timedelta(start.dt.weekday, unit="D")).dt.date
+                      - pd.to_timedelta(start.dt.day_of_week, unit="D")).dt.date
     for mode in ("walk", "bicycle", "car", "bus", "train"):
         df[f"{mode}_km"] = np.where(df["mode"] == mode, df["distance_m"] / 1000.0, 0.0)
     df["credited"] = df["co2_credit_g"] > 0

@@ -91,6 +91,8 @@ def _to_time(values, path, what: str, tz: str) -> tuple[pd.Series, np.ndarray]:
 
 
 def _frame(path, track, lat, lon, times, *, accuracy=None, hdop=None, tz=DEFAULT_TZ) -> gpd.GeoDataFrame:
+    if len(lat) == 0:
+        raise TrackFileError(path, "the track is empty (no fixes)")
     lat = pd.to_numeric(pd.Series(lat, dtype=object), errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(pd.Series(lon, dtype=object), errors="coerce").to_numpy(dtype=float)
     bad = ~(np.isfinite(lat) & np.isfinite(lon)) | (np.abs(lat) > 90) | (np.abs(lon) > 180)
@@ -106,7 +108,6 @@ def _frame(path, track, lat, lon, times, *, accuracy=None, hdop=None, tz=DEFAULT
         "accuracy_m": np.full(n, np.nan) if accuracy is None else pd.to_numeric(pd.Series(accuracy), errors="coerce").to_numpy(dtype=float),
         "hdop": np.full(n, np.nan) if hdop is None else pd.to_numeric(pd.Series(hdop), errors="coerce").to_numpy(dtype=float),
     })
-    frame["time"] = frame["time"].dt.tz_convert(tz) if frame["time"].dt.tz is not None else frame["time"]
     keep = ~bad
     n_bad = int(bad.sum())
     if n_bad:
