@@ -11,8 +11,9 @@ Method
 ------
 - Positions are projected to the tracks' UTM zone and median-filtered (5 fixes) against GPS noise.
 - Stays: the stay-point algorithm of Li et al. (2008): fixes that remain within
-  ``stay_radius_m`` of a first fix for at least ``stay_min_duration_s`` form a stay; trips are what
-  lies between stays. A gap without fixes longer than ``max_gap_s`` also ends a trip.
+  ``stay_radius_m`` of a first fix for at least ``stay_min_duration_s`` form a stay, trimmed to
+  the fixes where the person stood still (:func:`trim_stays`); trips are what lies between stays.
+  A gap without fixes longer than ``max_gap_s`` also ends a trip (stays never span a gap).
 - Legs: each fix is *stopped*, *walking pace* (up to ``walk_max_speed_kmh``) or *riding*; stops
   join the spell around them and spells shorter than ``min_leg_duration_s`` join their longer
   neighbour (Zheng et al. 2008 use walking as the link between modes in the same way). What
@@ -106,6 +107,23 @@ def find_stays(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, radius_m: floa
     return stay
 
 
+def trim_stays(stay: np.ndarray, speed_ms: np.ndarray, stop_ms: float) -> np.ndarray:
+    """Shrink each stay to where the person stood still: the stay-point algorithm starts a stay up to
+    ``stay_radius_m`` before the place (the walk in) and ends it up to that far after (the walk out);
+    those moving fixes belong to the trips, or a 900 m walk to school would lose its last 200 m."""
+    out = stay.copy()
+    idx = np.flatnonzero(np.diff(np.concatenate([[0], stay.astype(np.int8), [0]])))
+    for a, b in zip(idx[::2], idx[1::2]):
+        lo, hi = a, b
+        while lo < hi and speed_ms[lo] > stop_ms:
+            lo += 1
+        while hi > lo and speed_ms[hi - 1] > stop_ms:
+            hi -= 1
+        out[a:b] = False
+        out[lo:hi] = True
+    return out
+
+
 def split_trips(t_s: np.ndarray, stay: np.ndarray, max_gap_s: float) -> np.ndarray:
     """Trip number per fix (-1 inside stays): a new trip after each stay and each gap over ``max_gap_s``."""
     n = len(t_s)
@@ -194,7 +212,13 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
         row["message"] = f"{len(t)} usable fix(es) left after cleaning; a trip needs at least {p.min_trip_points}"
         return []
     xs, ys = median_filter_xy(x, y)
-    stay = find_stays(t, xs, ys, p.stay_radius_m, p.stay_min_duration_s)
+    stay = np.zeros(len(t), dtype=bool)
+    # stays are looked for between gaps only: across a gap the logger was off, and the gap ends the trip anyway
+    cuts = np.concatenate([[0], np.flatnonzero(np.diff(t) > p.max_gap_s) + 1, [len(t)]])
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        seg = find_stays(t[a:b], xs[a:b], ys[a:b], p.stay_radius_m, p.stay_min_duration_s)
+        v = speeds_ms(t[a:b], xs[a:b], ys[a:b], p.speed_window_s)
+        stay[a:b] = trim_stays(seg, v, p.stop_speed_kmh / 3.6)
     row["fixes_in_stays"] = int(stay.sum())
     trip_no = split_trips(t, stay, p.max_gap_s)
     legs = []
