@@ -188,6 +188,18 @@ _CODELISTS: dict[str, tuple[tuple[str, str], ...]] = {
 # --------------------------------------------------------------------------------------------
 
 
+def street_grid(center_lat: float = NUMAZU_STATION_LAT, center_lon: float = NUMAZU_STATION_LON) -> dict:
+    """The sample district's street grid, for tools that place things on its streets (e.g. synthetic GPS tracks).
+
+    Street centre lines run at ``a = (i + 0.5) * pitch_a_m`` and ``b = (j + 0.5) * pitch_b_m``
+    (integers ``i``, ``j``) in the grid frame (a, b), metres; the frame is rotated by
+    ``rotation_deg`` (counter-clockwise) on the local plane ``local_crs`` centred on the district:
+    ``x = a cos(r) - b sin(r)``, ``y = a sin(r) + b cos(r)``. Block (0, 0) is the station square.
+    """
+    return {"local_crs": _local_crs(center_lat, center_lon), "pitch_a_m": BLOCK_PITCH_A_M,
+            "pitch_b_m": BLOCK_PITCH_B_M, "street_width_m": STREET_WIDTH_M, "rotation_deg": GRID_ROTATION_DEG}
+
+
 # --------------------------------------------------------------------------------------------
 # Result type
 # --------------------------------------------------------------------------------------------
