@@ -124,9 +124,17 @@ def feature_sources(source, kind: str) -> list[GMLSource]:
                 infos = [i for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(".gml")]
             chosen = [i for i in infos if f"udx/{kind}/" in i.filename.replace("\\", "/")]
             out.extend(GMLSource(i.filename, i.file_size, str(path)) for i in sorted(chosen, key=lambda i: i.filename))
-        else:
+        elif f"_{kind}_" in path.name or path.parent.name == kind or not _in_udx(path):
             out.extend(resolve_sources(path))
+        else:
+            # a file of another kind inside a dataset (udx/bldg/x.gml): look beside it in udx/<kind>/
+            sibling = path.parent.parent / kind
+            out.extend(GMLSource(str(p), p.stat().st_size) for p in sorted(sibling.glob("**/*.gml")) if p.is_file())
     return out
+
+
+def _in_udx(path: Path) -> bool:
+    return path.parent.parent.name == "udx"
 
 
 def _pos_array(text: str | None, dim: int, where: str) -> np.ndarray:
