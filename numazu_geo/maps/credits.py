@@ -36,10 +36,13 @@ _DATASET_YEAR_RE = re.compile(r"(?<![0-9])([0-9]{5})_[a-z0-9-]+(?:_[a-z]+)?_(20[
 # the project's sample file names: tokyo13111_2022_53392633_bldg..., suginami13115_2024_53394503_tran...
 _FILE_YEAR_RE = re.compile(r"[a-z]([0-9]{5})_(20[0-9]{2})_[0-9a-z]+_", re.IGNORECASE)
 
+#: Longest climate-source text in a caption (the first clause of the source is kept).
+CLIMATE_CHARS = 60
+
 _TXT = {
     "data": {"ja": "データ", "en": "Data"},
     "climate": {"ja": "気象", "en": "Climate"},
-    "approx": {"ja": "概算の気象（実測値ではない）", "en": "approximate climate, not measured"},
+    "approx": {"ja": "概算値・実測ではない", "en": "approximate, not measured"},
     "measured": {"ja": "観測・実データ", "en": "measured"},
     "model": {"ja": "モデル", "en": "Model"},
     "made": {"ja": "作成", "en": "Made"},
@@ -271,9 +274,15 @@ def caption(obj=None, lang: str = "ja", *, data=None, credits=None) -> str:
         parts.append(f"{_TXT['data'][lang]}: " + " / ".join(p["data"]))
     if p["climate"]:
         note = ""
+        climate = str(p["climate"])
+        for stop in (":", ";", "("):
+            if stop in climate[:CLIMATE_CHARS]:
+                climate = climate.split(stop, 1)[0].strip()
+        if len(climate) > CLIMATE_CHARS:
+            climate = climate[:CLIMATE_CHARS - 1] + "…"
         if p["climate_approximate"] is True:
             note = f"（{_TXT['approx'][lang]}）" if lang == "ja" else f" ({_TXT['approx'][lang]})"
-        parts.append(f"{_TXT['climate'][lang]}: {p['climate']}{note}")
+        parts.append(f"{_TXT['climate'][lang]}: {climate}{note}")
     if p["model"]:
         parts.append(f"{_TXT['model'][lang]}: {p['model']}")
     parts.append(f"{_TXT['made'][lang]}: {p['date']}")
