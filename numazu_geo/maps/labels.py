@@ -43,6 +43,8 @@ class FieldLabel:
 
 FIELDS: dict[str, FieldLabel] = {
     "name": FieldLabel("名称", "Name", fmt="{}"),
+    "address": FieldLabel("住所", "Address", fmt="{}"),
+    "building_id": FieldLabel("建物ID", "Building ID", fmt="{}"),
     "usage": FieldLabel("用途", "Usage", fmt="{}"),
     "usage_en": FieldLabel("用途", "Usage", fmt="{}"),
     "measured_height_m": FieldLabel("高さ", "Height", "m", "m"),
