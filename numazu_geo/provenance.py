@@ -62,17 +62,28 @@ def software() -> str:
     return f"numazu-geo {__version__}"
 
 
+def with_emission_factor(prov: dict, attrs: dict | None) -> dict:
+    """``prov`` plus ``emission_factor`` from ``attrs["co2_factor"]`` (set by
+    :func:`numazu_geo.co2.add_avoided_co2`), e.g. "TEPCO Energy Partner FY2024 adjusted 0.421 kg-CO2/kWh"."""
+    factor = (attrs or {}).get("co2_factor")
+    if isinstance(factor, dict) and "kg_per_kwh" in factor:
+        label = str(factor.get("label", "")).split(" (", 1)[0]
+        prov = {**prov, "emission_factor": f"{label} {float(factor['kg_per_kwh']):.3f} kg-CO2/kWh".strip()}
+    return prov
+
+
 def provenance_of(obj) -> dict:
     """The provenance dict of a result, a GeoDataFrame (``attrs["provenance"]``) or a dict.
 
     A dict that already looks like provenance is returned as is; a dict of attrs holding a
-    ``"provenance"`` key gives that value. Anything without provenance gives ``{}``.
+    ``"provenance"`` key gives that value (with the emission factor of ``attrs["co2_factor"]``).
+    Anything without provenance gives ``{}``.
     """
     if obj is None:
         return {}
     if isinstance(obj, dict):
         inner = obj.get("provenance")
-        return dict(inner) if isinstance(inner, dict) else dict(obj)
+        return with_emission_factor(dict(inner), obj) if isinstance(inner, dict) else dict(obj)
     prov = getattr(obj, "provenance", None)
     if isinstance(prov, dict):
         return dict(prov)
@@ -128,4 +139,4 @@ def provenance_caption(result_or_attrs, lang: str = "ja", *, credits: bool = Tru
     return " | ".join(parts)
 
 
-__all__ = ["JMA_CREDIT", "provenance_caption", "provenance_of", "run_date", "software"]
+__all__ = ["JMA_CREDIT", "provenance_caption", "provenance_of", "run_date", "software", "with_emission_factor"]

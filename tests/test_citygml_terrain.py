@@ -61,7 +61,7 @@ def test_sample_writes_hill_and_trees_read_back(hilly):
 
     assert hilly.terrain_file.startswith("udx/dem/") and hilly.vegetation_file.startswith("udx/veg/")
     t = read_terrain(hilly.path)
-    d = _design(60, 1, 35.1025, 138.86, 0.6, True)
+    d = _design(60, 1, 35.1025, 138.86, 0.6, relief=True)
     grid = _dem_grid(d)
     assert len(t) == len(grid)
     np.testing.assert_allclose(np.sort(t.triangles[:, :, 2].ravel()), np.sort(np.round(grid[:, :, 2], 3).ravel()), atol=1e-3)

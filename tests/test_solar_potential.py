@@ -52,7 +52,7 @@ def test_wall_shading_matches_geometry_hour_by_hour(quick_climate):
     p = exact.points.iloc[0]
     assert (p["x"], p["y"]) == pytest.approx((X0, Y0))
 
-    x = climate_inputs(quick_climate)
+    x = climate_inputs(exact.climate)  # the sun at the roofs (solar_potential moves it there)
     comp = poa_components([0.0], [180.0], x["zenith"], x["azimuth"], x["dni"], x["ghi"], x["dhi"], x["dni_extra"], x["airmass"])
     w = x["weight_h"].to_numpy() / 1000
     sun = sun_vectors(x["elevation"], x["azimuth"])
@@ -128,7 +128,7 @@ def district_result(quick_climate) -> SolarResult:
 def test_buildings_table(district_result):
     b = district_result.buildings.set_index("building_key")
     need = ["building_id", "gml_id", "kwh_m2_year", *MONTH_COLUMNS, "shading_loss", "sky_view_factor", "roof_area_m2",
-            "usable_area_m2", "kw", "kwh_year", "co2_avoided_kg_year", "reason", "geometry"]  # fmt: skip
+            "usable_area_m2", "kw", "kwh_year", "reason", "geometry"]  # fmt: skip
     assert set(need) <= set(b.columns)
     assert list(b.index) == ["T", "S", "I", "D", "K", "n"]
     assert district_result.buildings.crs == CRS
@@ -147,7 +147,7 @@ def test_buildings_table(district_result):
     assert 0.70 < b.loc["I", "performance_ratio"] < 0.84
     assert b.loc["I", "specific_yield_kwh_kwp"] == pytest.approx(b.loc["I", "performance_ratio"] * b.loc["I", "kwh_m2_year"])
     assert bool(b.loc["I", "viable"]) and b.loc["I", "viable_area_m2"] == pytest.approx(100.0)
-    assert b.loc["I", "co2_avoided_kg_year"] == pytest.approx(b.loc["I", "kwh_year"] * 0.421)
+    assert "co2_avoided_kg_year" not in b.columns  # solar gives energy; numazu_geo.co2 converts it
     assert b.loc["I", MONTH_COLUMNS].sum() == pytest.approx(b.loc["I", "kwh_m2_year"])
     assert b.loc["I", "reason"] == ""
 
@@ -155,10 +155,10 @@ def test_buildings_table(district_result):
 def test_bad_roofs_give_zero_with_reason(district_result):
     b = district_result.buildings.set_index("building_key")
     for key, why in (("D", "degenerate polygon"), ("K", "area < 10 m2"), ("n", "no roof surfaces")):
-        assert b.loc[key, "kw"] == 0 and b.loc[key, "kwh_year"] == 0 and b.loc[key, "co2_avoided_kg_year"] == 0
+        assert b.loc[key, "kw"] == 0 and b.loc[key, "kwh_year"] == 0
         assert why in b.loc[key, "reason"], (key, b.loc[key, "reason"])
         assert np.isnan(b.loc[key, "kwh_m2_year"])
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2"):
+    for col in ("kw", "kwh_year", "roof_area_m2", "usable_area_m2"):
         assert np.isfinite(b[col]).all(), col
     s = district_result.summary()
     # the house right north of the 40 m tower (about half its light lost) falls below the default
@@ -325,7 +325,12 @@ def test_viability_threshold_zeroes_faces_and_totals(quick_climate, district_res
     assert everything.summary()["n_buildings_with_viable_face"] == 3
     f = res.faces.set_index("face_id")
     assert not f.loc["s_roof", "viable"] and f.loc["s_roof", "kw"] == 0 and f.loc["s_roof", "kwh_year"] == 0
-    assert f.loc["s_roof", "co2_avoided_kg_year"] == 0
+    from numazu_geo.co2 import add_avoided_co2, summarise_district
+
+    with_co2 = add_avoided_co2(res)
+    assert with_co2.faces.set_index("face_id").loc["s_roof", "co2_avoided_kg_year"] == 0
+    assert summarise_district(with_co2)["co2_avoided_t_year"] == pytest.approx(viable_kwh := res.faces["kwh_year"].sum() * 0.421 / 1000)
+    assert viable_kwh > 0
     assert f.loc["s_roof", "kwh_m2_year"] == pytest.approx(f0.loc["s_roof", "kwh_m2_year"])  # irradiation kept
     assert "below the viability threshold" in f.loc["s_roof", "reason"]
     assert f.loc["i_roof", "viable"] and f.loc["i_roof", "kw"] > 0
@@ -346,9 +351,14 @@ def test_provenance_in_attrs_summary_and_parquet(district_result, tmp_path):
     from numazu_geo.io import read_parquet, to_parquet
     from numazu_geo.provenance import provenance_caption
 
+    from numazu_geo.co2 import add_avoided_co2
+
     prov = district_result.provenance
     assert "47657" in prov["climate_station"] and 5 < prov["climate_station_distance_km"] < 7
-    assert prov["pv_model"] == "pvwatts" and "TEPCO" in prov["emission_factor"] and prov["run_date"]
+    assert prov["pv_model"] == "pvwatts" and prov["run_date"] and "emission_factor" not in prov  # energy only
+    district_result = add_avoided_co2(district_result)  # co2 records its factor; provenance shows it
+    prov = district_result.provenance
+    assert "TEPCO" in prov["emission_factor"] and "0.421 kg-CO2/kWh" in prov["emission_factor"]
     assert any("気象庁" in c for c in prov["data_credit"])
     assert district_result.summary()["provenance"] == prov
     assert district_result.attrs["provenance"] == prov
@@ -357,7 +367,7 @@ def test_provenance_in_attrs_summary_and_parquet(district_result, tmp_path):
     assert back.attrs["provenance"]["climate_station"] == prov["climate_station"]
     for lang, word in (("ja", "観測所"), ("en", "station")):
         text = provenance_caption(back, lang)
-        assert word in text and "三島" in text and "pvwatts" in text and "気象庁" in text
+        assert word in text and "三島" in text and "pvwatts" in text and "気象庁" in text and "TEPCO" in text
     assert district_result.caption("en") == provenance_caption(district_result, "en")
     with pytest.raises(ValueError):
         provenance_caption(prov, "fr")
