@@ -673,9 +673,16 @@ def _context_source(buildings_or_source, buildings):
     if isinstance(buildings_or_source, (str, os.PathLike)) and Path(buildings_or_source).suffix.lower() != ".parquet":
         return buildings_or_source
     if buildings is not None and "source_file" in buildings.columns:
-        files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
-        files = [f.split("!", 1)[0] for f in files]  # zip members: the archive
-        files = sorted({f for f in files if Path(f).exists()})
+        from numazu_geo.citygml.sources import parse_source_address
+
+        files = []
+        for f in pd.unique(buildings["source_file"].dropna().astype(str)):
+            try:
+                member = parse_source_address(f) if f else None
+            except NumazuGeoError:
+                continue
+            files.append(member.zip_path if member is not None else f)  # zip members: the archive
+        files = sorted({f for f in files if f and Path(f).exists()})
         return files or None
     return None
 
