@@ -44,6 +44,10 @@ JAPAN_EXTENT_EPSG = 6668
 #: positive 9999 that broken data carry, never a height: Japan's highest point, Mt Fuji, is 3,776 m.
 SENTINEL_ABS = 9999.0
 
+#: A footprint whose mean width (2 x area / perimeter) is under this is a line, not a building:
+#: ten times the resolution of PLATEAU's 9-decimal degree coordinates (1e-9 deg, about 0.11 mm).
+MIN_FOOTPRINT_WIDTH_M = 0.001
+
 _HEIGHT_COLUMNS = ("measured_height_m", "ground_z_m", "roof_z_m")
 
 
@@ -244,26 +248,35 @@ def replace_sentinels(gdf, kind: str):
 
 
 def flag_zero_area(gdf):
-    """Footprints with no area (collinear or repeated vertices) get ``geometry_issue`` and stay empty."""
+    """Footprints with no area (collinear or repeated vertices, up to coordinate rounding) get
+    ``geometry_issue`` and an empty geometry, as the reader does for exactly zero areas.
+
+    In a projected CRS a footprint whose mean width ``2 * area / perimeter`` is under
+    :data:`MIN_FOOTPRINT_WIDTH_M` is a line with rounding noise, not a building.
+    """
     if "geometry_issue" not in gdf.columns or len(gdf) == 0 or gdf.crs is None:
         return gdf
     geoms = np.asarray(gdf.geometry.values)
-    located = ~shapely.is_empty(geoms) & ~pd.isna(geoms)
-    # planar area in the CRS units; for lon/lat the comparison is in square degrees (still zero)
+    located = ~pd.isna(geoms)
+    located[located] = ~shapely.is_empty(geoms[located])
     area = np.where(located, shapely.area(geoms), np.nan)
-    length = np.where(located, shapely.length(geoms), np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # thinner than 1e-9 of its outline squared: a sliver made by rounding, i.e. zero area
-        zero = located & ((area <= 0) | (area <= 1e-9 * length**2))
+    if gdf.crs.is_projected:
+        perimeter = np.where(located, shapely.length(geoms), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zero = located & ((area <= 0) | (2.0 * area / perimeter < MIN_FOOTPRINT_WIDTH_M))
+    else:
+        zero = located & (area <= 0)
     if not zero.any():
         return gdf
+    attrs = dict(gdf.attrs)
     gdf = gdf.copy()
-    issue = gdf["geometry_issue"].astype(object)
+    issue = gdf["geometry_issue"].astype(object).to_numpy(copy=True)
     for i in np.flatnonzero(zero):
-        if pd.isna(issue.iloc[i]) or not issue.iloc[i]:
-            issue.iloc[i] = "degenerate footprint (zero area)"
+        if issue[i] is None or pd.isna(issue[i]) or not issue[i]:
+            issue[i] = "degenerate footprint (zero area)"
     gdf["geometry_issue"] = pd.array(issue, dtype="string")
     gdf.loc[zero, gdf.geometry.name] = shapely.Polygon()
+    gdf.attrs = attrs
     log.warning("%d footprint(s) with zero area flagged in geometry_issue", int(zero.sum()))
     return gdf
 
