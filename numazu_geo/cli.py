@@ -25,15 +25,29 @@ import os
 import sys
 
 from numazu_geo import __version__
-from numazu_geo.errors import NumazuGeoError
+from numazu_geo.errors import MissingExtraError, NumazuGeoError
 
 _SUBCOMMAND_MODULES = (
     "numazu_geo.citygml.cli",  # ingest
     "numazu_geo.solar.cli",  # solar
+    "numazu_geo.energy.cli",  # energy, resilience
     "numazu_geo.greenview.cli",  # greenview
     "numazu_geo.maps.cli",  # map
+    "numazu_geo.mobility.cli",  # trips
     "numazu_geo.demo",  # demo
 )
+
+
+def _register_missing(sub, module_name: str, exc: MissingExtraError) -> None:
+    """A subcommand whose extra is not installed: listed in --help, and says what to install."""
+    command = module_name.split(".")[-2]  # numazu_geo.<command>.cli
+
+    def fail(args, _exc=exc):
+        raise _exc
+
+    p = sub.add_parser(command, help=f"(needs pip install 'numazu-geo[{exc.extra}]')", add_help=True)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=fail)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _SUBCOMMAND_MODULES:
         try:
             module = importlib.import_module(name)
+        except MissingExtraError as exc:  # e.g. greenview without numazu-geo[greenview]
+            _register_missing(sub, name, exc)
+            continue
         except ModuleNotFoundError as exc:
             if exc.name != name:  # a real missing dependency: report it
                 raise

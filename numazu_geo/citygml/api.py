@@ -69,10 +69,10 @@ def _row_mask(rep: np.ndarray, results: list[FileResult], wanted, bbox) -> np.nd
         w, s, e, nn = bbox
         keep &= (lon >= w) & (lon <= e) & (lat >= s) & (lat <= nn)
     if wanted is not None:
-        from numazu_geo.citygml.sources import mesh_code_from_name
+        from numazu_geo.citygml.sources import mesh_code_from_name, source_name
 
         no_code = np.concatenate(
-            [np.full(len(r.rows), mesh_code_from_name(r.label.replace("!", "/")) is None) for r in results]
+            [np.full(len(r.rows), mesh_code_from_name(source_name(r.label)) is None) for r in results]
         ) if results else np.zeros(0, dtype=bool)  # fmt: skip
         if no_code.any():
             inside = np.zeros(n, dtype=bool)

@@ -97,14 +97,17 @@ def run(args) -> int:
         progress=not args.no_progress,
         max_weather_distance_km=args.max_weather_distance,
     )
+    from numazu_geo import co2
+
+    result = co2.add_avoided_co2(result)  # solar gives energy; co2 converts it (same columns as before)
     tables = {output: result.buildings}
     if faces_out is not None:
         tables[faces_out] = result.faces
     if points_out is not None and result.points is not None:
         tables[points_out] = result.points
     written = write_tables(tables)  # all files replaced together, or none
-    s = result.summary()
-    print(f"climate: {s['climate_source']}")
+    s = co2.summarise_district(result)
+    print(f"climate: {result.climate.source}")
     print(
         f"{s['n_buildings']} buildings, {s['n_viable']} with usable roofs ({100 * s['share_roofs_viable']:.0f} %): "
         f"{s['total_kw']:,.0f} kW, {s['total_mwh_year']:,.0f} MWh/yr ({s['specific_yield_kwh_kwp']:,.0f} kWh/kWp), "
