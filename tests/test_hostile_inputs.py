@@ -147,7 +147,7 @@ def test_ingest_repeated_gml_id_and_building_id_dropped_once(district, tmp_path,
     gdf = read_buildings(gml, progress=False)
     assert len(gdf) == N_BUILDINGS
     rec = gdf.attrs["duplicates_dropped"]
-    assert rec["repeated_in_the_same_file"] == 1 and rec["same_building_id_other_gml_id"] == 1
+    assert rec["repeated_in_one_file"] == 1 and rec["same_building_id_other_gml_id"] == 1
     assert rec["buildings"] == 2
     assert "duplicate building(s) dropped" in caplog.text
 

@@ -32,7 +32,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from numazu_geo.errors import DataExtentError
+from numazu_geo.errors import CRSError, DataExtentError
 
 log = logging.getLogger(__name__)
 
@@ -124,18 +124,18 @@ def check_target_crs(target: pyproj.CRS | None, *, what: str = "crs") -> pyproj.
     """Refuse a target CRS footprints cannot be expressed in: geocentric, vertical, engineering, 3D-only.
 
     Accepts a projected CRS (metres; needed for areas and solar) or a 2D/3D geographic CRS (lon/lat).
-    Raises ``ValueError`` naming the CRS and what to use instead.
+    Raises :class:`~numazu_geo.errors.CRSError` (a ``ValueError``) naming the CRS and what to use instead.
     """
     if target is None:
         return None
     name = target.to_string()
     if target.is_geocentric:
-        raise ValueError(
+        raise CRSError(
             f"{what}={name} is geocentric (Earth-centred X, Y, Z): building footprints and heights cannot be "
             "expressed in it; use 'auto' (the Japan Plane Rectangular zone) or a projected CRS such as EPSG:6676"
         )
     if not (target.is_projected or target.is_geographic):
-        raise ValueError(
+        raise CRSError(
             f"{what}={name} is a {target.type_name}, not a horizontal CRS; use 'auto' or a projected CRS such "
             "as EPSG:6676"
         )
@@ -199,7 +199,7 @@ def drop_duplicates(gdf, kind: str):
         "buildings": n_buildings(drop),
         "rows": int(drop.sum()),
         "same_gml_id_in_another_file": n_buildings(by_file),
-        "repeated_in_the_same_file": n_buildings(within),
+        "repeated_in_one_file": n_buildings(within),
         "same_building_id_other_gml_id": n_buildings(by_bid),
         "examples": [str(g) for g in pd.unique(gids[drop])[:5]],
         # rows dropped per source file (the copy's file)
@@ -209,10 +209,10 @@ def drop_duplicates(gdf, kind: str):
     out.attrs = dict(gdf.attrs)
     out.attrs["duplicates_dropped"] = record
     log.warning(
-        "%d duplicate building(s) dropped (%d %s rows): %d read again from another file, %d repeated in one file, "
+        "%d duplicate building(s) dropped (%d %s rows): %d read again from another file, %d repeated in one file (or the file given twice), "
         "%d with a building ID already seen; e.g. %s",
         record["buildings"], record["rows"], kind, record["same_gml_id_in_another_file"],
-        record["repeated_in_the_same_file"], record["same_building_id_other_gml_id"], ", ".join(record["examples"]),
+        record["repeated_in_one_file"], record["same_building_id_other_gml_id"], ", ".join(record["examples"]),
     )  # fmt: skip
     return out
 
