@@ -6,31 +6,31 @@ import argparse
 import sys
 from pathlib import Path
 
-from numazu_geo.errors import InputFileError, NumazuGeoError
+from numazu_geo.errors import NumazuGeoError
 
 _BY = ("track", "day", "week", "track,day", "track,week")
 _OUTPUT_SUFFIXES = (".parquet", ".csv", ".gpkg", ".geojson")
 
 
-def _check_output(path: Path, what: str, suffixes) -> Path:
-    if path.suffix.lower() not in suffixes:
-        raise InputFileError(path, f"{what} must end in one of {', '.join(suffixes)}")
-    if path.exists() and path.is_dir():
-        raise InputFileError(path, f"{what} is a folder, not a file")
-    return path
+def _check_output(path, what: str, suffixes, default_name: str) -> Path:
+    """The shared output check (:func:`numazu_geo.io.check_output`): a folder gets ``default_name``."""
+    from numazu_geo.io import check_output
+
+    return check_output(path, default_name=default_name, formats=suffixes, what=what)
 
 
 def run_trips(tracks, output, *, summary=None, by: str = "track", min_distance_m: float | None = None,
               baseline: str | None = None, fiscal_year: int | None = None, report=None) -> dict:
     """Detect trips in ``tracks`` and write the legs (and optionally the summary / report). Returns counts."""
-    from numazu_geo.io import write_table
+    from numazu_geo.io import check_outputs_distinct, write_tables
     from numazu_geo.mobility import detect_trips, report_table, summary_table
 
-    output = _check_output(Path(output), "the output", _OUTPUT_SUFFIXES)
+    output = _check_output(output, "output", _OUTPUT_SUFFIXES, "trips.parquet")
     if summary is not None:
-        summary = _check_output(Path(summary), "--summary", (".csv", ".parquet"))
+        summary = _check_output(summary, "--summary", (".csv", ".parquet"), "trips_summary.csv")
     if report is not None:
-        report = _check_output(Path(report), "--report", (".csv",))
+        report = _check_output(report, "--report", (".csv",), "trips_report.csv")
+    check_outputs_distinct(output, summary, report)
     credit = {}
     if min_distance_m is not None:
         credit["min_distance_m"] = float(min_distance_m)
@@ -42,13 +42,15 @@ def run_trips(tracks, output, *, summary=None, by: str = "track", min_distance_m
     rep = report_table(legs)
     failed = rep[rep["status"] == "error"]
     if len(rep) and len(failed) == len(rep):
-        raise NumazuGeoError("no track could be read:\n  " + "\n  ".join(
-            f"{s}: {m}" for s, m in zip(failed["source"], failed["message"])))
-    write_table(legs, output)
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise NumazuGeoError(f"no track could be read, {output} not written: "
+                             f"{failed['source'].iloc[0]}: {failed['message'].iloc[0]}{more}")
+    tables = {output: legs}
     if summary is not None:
-        write_table(summary_table(legs, by=by.split(",") if "," in by else by), summary)
+        tables[summary] = summary_table(legs, by=by.split(",") if "," in by else by)
     if report is not None:
-        write_table(rep, report)
+        tables[report] = rep
+    write_tables(tables)  # all files together, or none
     return {"legs": len(legs), "trips": int(legs["trip"].nunique()) if len(legs) else 0, "files": int(rep["source"].nunique()),
             "failed": failed[["source", "message"]].values.tolist(),
             "problems": rep[~rep["status"].isin(["ok", "error"])][["source", "status", "message"]].values.tolist(),
