@@ -269,3 +269,19 @@ def test_csv_and_excel_exports_have_lonlat_units_and_credit(tmp_path, plateau_di
     assert len(raw) == len(gdf) + 3
     with pytest.raises(ValueError, match="xlsx"):
         tables.write_xlsx(gdf, tmp_path / "b.xls")
+
+
+def test_cli_map_title_from_data_and_context(tmp_path, district, capsys):
+    from numazu_geo.cli import main
+    from numazu_geo.io import to_parquet
+
+    src = to_parquet(read_buildings(district.path, progress=False), tmp_path / "s.parquet")
+    out = tmp_path / "m.html"
+    assert main(["map", str(src), "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "<title>合成サンプル地区 高さ</title>" in page  # not the file name "s"
+    assert "context-tran" in page and "沼津駅" in page
+    assert main(["map", str(src), "-o", str(out), "--no-context"]) == 0
+    assert "context-tran" not in out.read_text(encoding="utf-8")
+    assert main(["map", str(src), "-o", str(tmp_path / "m.txt")]) == 1
+    assert "use a .html file name" in capsys.readouterr().err

@@ -46,6 +46,7 @@ from pathlib import Path, PurePosixPath
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from lxml import etree
 
@@ -355,7 +356,12 @@ def read_features(source, kind: str, *, crs="auto", codelists=None, bbox=None) -
     if target is None and len(gdf):
         rep = gdf.geometry.representative_point()
         hints = [city_code_from_path(s.label) for s in sources]
-        target = crs_mod.auto_crs(gdf["city_code"].tolist(), rep.y.to_numpy(), rep.x.to_numpy(), hints=hints)
+        codes = gdf["city_code"].tolist()
+        if any(hints) or any(isinstance(c, str) and c for c in codes):
+            target = crs_mod.auto_crs(codes, rep.y.to_numpy(), rep.x.to_numpy(), hints=hints)
+        else:  # features carry no municipality code: the zone of the data's centre (as read_buildings guesses it)
+            zone = crs_mod.zone_for(None, float(rep.y.median()), float(rep.x.median()))
+            target = pyproj.CRS.from_epsg(crs_mod.zone_epsg(zone))
     if target is not None:
         gdf = gdf.to_crs(target)
     gdf.attrs["source_files"] = len(sources)
