@@ -46,6 +46,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from numazu_geo.citygml.mesh import mesh_bounds, mesh_code  # re-exported: the one mesh-code module
 from numazu_geo.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,9 @@ _USAGE_BY_ZONE = (
     (("411", 0.82), ("412", 0.11), ("413", 0.03), ("402", 0.03), ("401", 0.01)),
 )
 _COMMERCIAL = {"401", "402", "403", "404"}
+#: Usage of the public buildings ``make_district(public_buildings=k)`` adds: 422 文教厚生施設
+#: (schools, community halls), the usage that serves as a shelter by default (numazu_geo.energy).
+_PUBLIC_USAGE = "422"
 _APARTMENT = {"412", "414"}
 
 # --------------------------------------------------------------------------------------------
@@ -184,48 +188,16 @@ _CODELISTS: dict[str, tuple[tuple[str, str], ...]] = {
 # --------------------------------------------------------------------------------------------
 
 
-def mesh_code(lat, lon):
-    """Japanese standard 3rd-order grid square code (8 digits, about 1 km) of a point.
+def street_grid(center_lat: float = NUMAZU_STATION_LAT, center_lon: float = NUMAZU_STATION_LON) -> dict:
+    """The sample district's street grid, for tools that place things on its streets (e.g. synthetic GPS tracks).
 
-    1st order: 40' of latitude x 1 deg of longitude, code ``int(lat * 1.5)`` and
-    ``int(lon - 100)``; 2nd order splits it 8 x 8 (5' x 7'30"); 3rd order splits that
-    10 x 10 (30" x 45"). Computed in whole 30"/45" steps so points on an edge are not
-    misplaced by rounding. Scalars give a ``str``; arrays give an array of ``str``.
-
-    >>> mesh_code(35.681236, 139.767125)   # Tokyo Station
-    '53394611'
-    >>> mesh_code(35.1025, 138.86)         # Numazu Station
-    '52385628'
+    Street centre lines run at ``a = (i + 0.5) * pitch_a_m`` and ``b = (j + 0.5) * pitch_b_m``
+    (integers ``i``, ``j``) in the grid frame (a, b), metres; the frame is rotated by
+    ``rotation_deg`` (counter-clockwise) on the local plane ``local_crs`` centred on the district:
+    ``x = a cos(r) - b sin(r)``, ``y = a sin(r) + b cos(r)``. Block (0, 0) is the station square.
     """
-    scalar = np.ndim(lat) == 0 and np.ndim(lon) == 0
-    lat_a = np.atleast_1d(np.asarray(lat, dtype=float))
-    lon_a = np.atleast_1d(np.asarray(lon, dtype=float))
-    if np.any(~np.isfinite(lat_a)) or np.any(~np.isfinite(lon_a)):
-        raise ValueError("mesh_code: latitude/longitude must be finite numbers")
-    if np.any((lat_a < 20) | (lat_a >= 66.66)) or np.any((lon_a < 100) | (lon_a >= 180)):
-        raise ValueError("mesh_code: point outside the range of Japanese grid squares "
-                         f"(lat 20-66.6 N, lon 100-180 E): lat={lat!r}, lon={lon!r}")
-    # 1 unit = 30" of latitude (1/120 deg) and 45" of longitude (1/80 deg); the small epsilon
-    # keeps values printed on a cell edge (e.g. 35.0 exactly) in the cell they start.
-    lat_u = np.floor(lat_a * 120.0 + 1e-7).astype(np.int64)
-    lon_u = np.floor((lon_a - 100.0) * 80.0 + 1e-7).astype(np.int64)
-    code = ((lat_u // 80) * 1_000_000 + (lon_u // 80) * 10_000 + ((lat_u % 80) // 10) * 1000
-            + ((lon_u % 80) // 10) * 100 + (lat_u % 10) * 10 + lon_u % 10)
-    out = np.char.zfill(code.astype(str), 8)
-    return str(out[0]) if scalar else out
-
-
-def mesh_bounds(code: str | int) -> tuple[float, float, float, float]:
-    """(west_lon, south_lat, east_lon, north_lat) of an 8-digit 3rd-order grid square code."""
-    text = str(code)
-    if len(text) != 8 or not text.isdigit():
-        raise ValueError(f"not an 8-digit 3rd-order grid square code: {code!r}")
-    p, u, q, v, r, w = int(text[:2]), int(text[2:4]), int(text[4]), int(text[5]), int(text[6]), int(text[7])
-    if q > 7 or v > 7:
-        raise ValueError(f"not a grid square code (2nd-order digits must be 0-7): {code!r}")
-    south = (p * 80 + q * 10 + r) / 120.0
-    west = 100.0 + (u * 80 + v * 10 + w) / 80.0
-    return (west, south, west + 1 / 80.0, south + 1 / 120.0)
+    return {"local_crs": _local_crs(center_lat, center_lon), "pitch_a_m": BLOCK_PITCH_A_M,
+            "pitch_b_m": BLOCK_PITCH_B_M, "street_width_m": STREET_WIDTH_M, "rotation_deg": GRID_ROTATION_DEG}
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,7 +343,7 @@ def _rank(depth: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(FLOOD_RANK_EDGES_M), depth, side="right") + 1
 
 
-def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float) -> dict:
+def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float, public_buildings: int = 0) -> dict:
     """Every building's parameters as arrays (nothing is written here)."""
     rng = np.random.default_rng(seed)
     local = _local_crs(center_lat, center_lon)
@@ -394,7 +366,10 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
     for z, opts in enumerate(_USAGE_BY_ZONE):
         m = zone == z
         usage[m] = _choose(U[m, 0], opts)
-    comm = np.isin(usage, list(_COMMERCIAL))
+    if public_buildings:  # outside the core, picked by a column no other attribute uses (same stream)
+        cand = np.nonzero(~core)[0]
+        usage[cand[np.argsort(U[cand, 23], kind="stable")[: int(public_buildings)]]] = _PUBLIC_USAGE
+    comm = np.isin(usage, list(_COMMERCIAL | {_PUBLIC_USAGE}))
     apt = np.isin(usage, list(_APARTMENT))
     house = ~(comm | apt)
     tall = core & comm & (U[:, 1] < 0.18)
@@ -998,6 +973,7 @@ def make_district(
     lod2_share: float = 0.6,
     one_file: bool = False,
     as_zip: bool = False,
+    public_buildings: int = 0,
     progress: bool = True,
 ) -> DistrictSample:
     """Write a synthetic PLATEAU v4 (i-UR 3.1) building dataset around Numazu Station.
@@ -1023,6 +999,9 @@ def make_district(
         Share of buildings (0-1) that also get an LOD2 solid with roof surfaces.
     one_file, as_zip : bool
         Layout switches, see ``path``.
+    public_buildings : int
+        Number of buildings outside the station core given usage 422 (文教厚生施設: schools,
+        community halls), sized like commercial buildings; default 0 (the district is unchanged).
     progress : bool
         Show a tqdm progress bar.
 
@@ -1050,7 +1029,7 @@ def make_district(
         raise ValueError(f"make_district: lod2_share must be within 0-1, got {lod2_share!r}")
     n = int(n_buildings)
     out = Path(path)
-    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share))
+    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share), int(public_buildings))
     meshes = mesh_code(d["lat"], d["lon"])
     center_mesh = mesh_code(center_lat, center_lon)
 

@@ -284,4 +284,4 @@ def test_cli_map_title_from_data_and_context(tmp_path, district, capsys):
     assert main(["map", str(src), "-o", str(out), "--no-context"]) == 0
     assert "context-tran" not in out.read_text(encoding="utf-8")
     assert main(["map", str(src), "-o", str(tmp_path / "m.txt")]) == 1
-    assert "use a .html file name" in capsys.readouterr().err
+    assert "unsupported map format" in capsys.readouterr().err

@@ -27,9 +27,14 @@ EXPECTED = {
     "02_lesson_3d_map": ["lesson_map_ja.html", "lesson_map_en.html", "hist_ja.png", "direction.png"],
     "03_hackathon_quickstart": ["quickstart_map.html", "monthly.png", "solar_buildings.parquet"],
     "04_green_view": ["green_view_map.html", "gvi_hist.png", "what_25_percent_looks_like.png"],
+    "05_walk_to_school": ["walk_to_school_map_ja.html", "walk_to_school_map_en.html", "points_by_pupil.png",
+                          "points_by_pupil.csv"],
+    "06_shelter_resilience": ["emission_intensity_map.html", "pv_coverage_map.html", "shelter_autonomy_map.html",
+                              "shelter_ranking.csv", "ledger_by_usage.csv", "autonomy_by_start.png"],
 }
 OUT_NAMES = {"01_planner_solar_co2": "01_planner", "02_lesson_3d_map": "02_lesson",
-             "03_hackathon_quickstart": "03_hackathon", "04_green_view": "04_green_view"}
+             "03_hackathon_quickstart": "03_hackathon", "04_green_view": "04_green_view",
+             "05_walk_to_school": "05_walk_to_school", "06_shelter_resilience": "06_shelters"}
 
 
 def test_all_four_notebooks_exist():

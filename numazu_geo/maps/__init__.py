@@ -22,6 +22,7 @@ from numazu_geo.maps.deck import (
     view,
 )
 from numazu_geo.maps.district import district_map
+from numazu_geo.maps.shelters import shelter_map
 from numazu_geo.maps.layers import (
     AnalysisLayer,
     building_heights_m,
@@ -39,6 +40,6 @@ __all__ = [
     "AnalysisLayer", "BASEMAPS", "SAMPLE_ATTRIBUTION", "Legend", "MapDeck", "building_heights_m", "buildings_layer",
     "caption", "categorical_colors", "colors_for", "context_layer", "continuous_colors", "data_credits",
     "default_title", "district_map", "fit_zoom", "green_view_layer", "hazard_layer", "labels_layer",
-    "place_layers", "place_name", "plateau_attribution", "provenance", "roofs_layer", "save_html", "save_png",
+    "place_layers", "place_name", "plateau_attribution", "provenance", "roofs_layer", "save_html", "save_png", "shelter_map",
     "to_html", "trips_layer", "view",
 ]

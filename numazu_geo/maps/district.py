@@ -19,6 +19,9 @@ _TITLES = {
     "co2_avoided_kg_year": {"ja": "太陽光発電によるCO2削減量（3D）", "en": "CO2 avoided by rooftop PV (3D)"},
     "measured_height_m": {"ja": "建物の高さ（3D）", "en": "Building heights (3D)"},
     "usage": {"ja": "建物の用途（3D）", "en": "Building usage (3D)"},
+    "co2_kg_m2_year": {"ja": "建物の床面積あたりCO2排出量（3D）", "en": "Building CO2 emissions per floor area (3D)"},
+    "co2_kg_year": {"ja": "建物のCO2排出量（3D）", "en": "Building CO2 emissions (3D)"},
+    "pv_coverage_frac": {"ja": "屋根の太陽光でまかなえる電力の割合（3D）", "en": "Share of use covered by own rooftop PV (3D)"},
 }
 
 

@@ -25,7 +25,7 @@ import pydeck as pdk
 import shapely
 
 from numazu_geo.maps.colormaps import DEFAULT_CMAP, Legend, colors_for
-from numazu_geo.maps.labels import TITLE_COLUMNS, check_lang, field, is_missing
+from numazu_geo.maps.labels import TITLE_COLUMNS, check_lang, field, is_missing, mode_name
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,11 @@ BUILDING_TOOLTIP_COLUMNS = (
 )
 ROOF_TOOLTIP_COLUMNS = ("kwh_m2_year", "area_m2", "tilt_deg", "azimuth_deg", "kwh_year", "reason")
 GVI_TOOLTIP_COLUMNS = ("gvi", "sky_view", "building_view", "captured_at", "heading_deg")
-TRIP_TOOLTIP_COLUMNS = ("mode", "distance_km", "co2_kg")
+TRIP_TOOLTIP_COLUMNS = ("mode", "distance_km", "co2_kg", "distance_m", "speed_kmh_median", "co2_credit_g")
+#: Fixed colours per travel mode (Okabe & Ito 2008, Color Universal Design palette: told apart with
+#: colour-vision differences), so every map shows walking in the same colour.
+MODE_RGBA = {"walk": (0, 158, 115, 255), "bicycle": (86, 180, 233, 255), "car": (213, 94, 0, 255),
+             "bus": (230, 159, 0, 255), "train": (204, 121, 167, 255)}
 
 
 class AnalysisLayer(pdk.Layer):
@@ -530,6 +534,17 @@ def green_view_layer(
     )
 
 
+def _mode_colors(modes: pd.Series, lang: str):
+    """Fixed :data:`MODE_RGBA` colours and a legend of the modes present, in a fixed order."""
+    from numazu_geo.maps.colormaps import Legend
+
+    rgba = np.array([MODE_RGBA[m] for m in modes], dtype=np.uint8).reshape(-1, 4)
+    present = [m for m in MODE_RGBA if (modes == m).any()]
+    legend = Legend(title=field("mode").title(lang), kind="categorical",
+                    categories=[(mode_name(m, lang), MODE_RGBA[m]) for m in present])
+    return rgba, legend
+
+
 def trips_layer(
     lines: gpd.GeoDataFrame,
     color_by: str | None = None,
@@ -544,7 +559,9 @@ def trips_layer(
 
     Lines are buffered in a metric CRS (the input's when projected, else its UTM zone) and drawn
     as thin extruded polygons (:data:`TRIP_RIBBON_HEIGHT_M`): deck.gl's PathLayer draws wrongly
-    under software WebGL, which school PCs often use, while polygons are exact.
+    under software WebGL, which school PCs often use, while polygons are exact. ``color_by="mode"``
+    on trips from :mod:`numazu_geo.mobility` uses fixed colours per mode (:data:`MODE_RGBA`); the
+    tooltip names the mode in ``lang`` and shows the leg's CO2 credit where present.
     """
     check_lang(lang)
     if not isinstance(lines, gpd.GeoDataFrame) or lines.crs is None:
@@ -554,11 +571,16 @@ def trips_layer(
     metric = lines if lines.crs.is_projected else lines.to_crs(lines.estimate_utm_crs())
     ribbons = metric.set_geometry(metric.geometry.buffer(width_m / 2, cap_style="flat", join_style="round"))
     data = _to_lonlat(ribbons, "trips_layer")
-    rgba, legend = _colors(data, color_by, lang, cmap, None, None, 255, (255, 140, 0, 255))
+    if color_by == "mode" and data["mode"].isin(list(MODE_RGBA)).all():
+        rgba, legend = _mode_colors(data["mode"], lang)
+    else:
+        rgba, legend = _colors(data, color_by, lang, cmap, None, None, 255, (255, 140, 0, 255))
     columns = _present(data, tooltip_columns or TRIP_TOOLTIP_COLUMNS, lang)
     rows = _records(data, columns)
     records = []
     for geom, row, color in zip(data.geometry, rows, rgba.tolist()):
+        if row.get("mode") is not None:
+            row["mode"] = mode_name(row["mode"], lang)
         tip = _tooltip_html(row, columns, lang, heading=_heading(row, lang, "移動" if lang == "ja" else "Trip"))
         for rings in _polygon_rings(geom):
             records.append({"polygon": rings, "color": color, "tooltip": tip})
