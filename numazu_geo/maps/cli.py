@@ -81,9 +81,9 @@ def make_map(input_path, output, *, color_by=None, height_by="measured_height_m"
 
         source = context_source(gdf)
         if source is not None and layer.bounds_lonlat is not None:
-            w, s_, e, n = layer.bounds_lonlat
-            pad = max(e - w, n - s_) * 0.6 + 0.005
-            ctx = maps.place_layers(source, lang=lang, bbox=(w - pad, s_ - pad, e + pad, n + pad))
+            from numazu_geo.maps.district import context_bbox
+
+            ctx = maps.place_layers(source, lang=lang, bbox=context_bbox(layer.bounds_lonlat))
         names = maps.labels_layer(gdf) if kind == "buildings" else None
         if names is not None:
             ctx.append(names)

@@ -713,13 +713,15 @@ def hazard_layer(areas: gpd.GeoDataFrame, *, lang: str = "ja", alpha: int = HAZA
 
 
 def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by: str | None = "measured_height_m",
-                 size_px: int = 15, max_labels: int = 60, id: str | None = None) -> AnalysisLayer | None:
+                 size_px: int = 15, max_labels: int = 60, near=None, id: str | None = None) -> AnalysisLayer | None:
     """Names (``gml:name``: stations, schools, rivers...) as text labels, floating above buildings.
 
     Labels sit at each feature's representative point, :data:`LABEL_LIFT_M` above its height
     (``height_by``) when it has one. Fonts are the reader's own Japanese fonts (deck.gl draws a
     font atlas from the characters used), so nothing is downloaded. At most ``max_labels``,
-    the largest features first. Returns None when no feature has a name.
+    the largest features first. ``near`` (lon, lat): put each label at the feature's point
+    nearest to it (a long river is then named where the map looks). Returns None when no feature
+    has a name.
     """
     if features is None or len(features) == 0 or column not in features.columns:
         return None
@@ -736,6 +738,17 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
     records = []
     for geom, text, h in zip(data.geometry, data[column].astype(str), heights):
         pt = geom.representative_point() if geom.geom_type != "Point" else geom
+        if near is not None and geom.geom_type != "Point":
+            from shapely.ops import nearest_points
+
+            target = shapely.Point(near)
+            if not geom.contains(target):
+                edge = nearest_points(geom, target)[0]
+                # a little inside the feature, so the label sits on the water, not on its bank
+                inner = geom.intersection(edge.buffer(max(geom.length, 1e-9) * 1e-3 + 2e-4))
+                pt = inner.representative_point() if not inner.is_empty else edge
+            else:
+                pt = target
         records.append({"position": [round(pt.x, LONLAT_DECIMALS), round(pt.y, LONLAT_DECIMALS),
                                      round(float(h) + LABEL_LIFT_M, 1)], "text": text})
     return AnalysisLayer(
@@ -785,7 +798,9 @@ def place_layers(source=None, *, features: dict | None = None, lang: str = "ja",
     if named:
         frame = pd.concat([g[["name", g.geometry.name]].rename_geometry("geometry") if g.geometry.name != "geometry"
                            else g[["name", "geometry"]] for g in [n.to_crs(named[0].crs) for n in named]])
-        label = labels_layer(gpd.GeoDataFrame(frame, geometry="geometry", crs=named[0].crs), height_by=None, size_px=14)
+        near = None if bbox is None else ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
+        label = labels_layer(gpd.GeoDataFrame(frame, geometry="geometry", crs=named[0].crs), height_by=None, size_px=14,
+                             near=near)
         if label is not None:
             layers.append(label)
     return layers
