@@ -285,3 +285,20 @@ def test_cli_map_title_from_data_and_context(tmp_path, district, capsys):
     assert "context-tran" not in out.read_text(encoding="utf-8")
     assert main(["map", str(src), "-o", str(tmp_path / "m.txt")]) == 1
     assert "unsupported map format" in capsys.readouterr().err
+
+
+def test_zip_dataset_credit_context_and_year(tmp_path):
+    from numazu_geo.sample import make_district
+
+    z = make_district(tmp_path / "22203_numazu-shi_city_2023_citygml_1_op.zip", n_buildings=30, seed=2, as_zip=True,
+                      progress=False)
+    gdf = read_buildings(z.path, progress=False)
+    assert gdf["source_file"].iloc[0].startswith("zip://")
+    assert credits.zip_parts(gdf["source_file"].iloc[0])[0] == str(Path(z.path).resolve())
+    assert credits.dataset_year(gdf["source_file"].iloc[0]) == 2023
+    assert maps.data_credits(gdf) == [maps.SAMPLE_ATTRIBUTION]  # the marker in the file wins over the name
+    kinds = [layer.kind for layer in maps.place_layers(z.path)]
+    assert "context_tran" in kinds and "context_wtr" in kinds
+    from numazu_geo.maps.district import context_source
+
+    assert context_source(gdf) == str(Path(z.path).resolve())

@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -90,7 +90,9 @@ def city_code_from_path(label: str | None) -> str | None:
     hint = crs_mod.city_hint_from_path(text)
     if hint:
         return hint
-    match = _FILE_CITY_RE.search(PurePosixPath(text.split("!")[-1]).name)
+    from numazu_geo.citygml.sources import source_name
+
+    match = _FILE_CITY_RE.search(source_name(text))
     return match.group(1) if match else None
 
 
@@ -381,7 +383,3 @@ def read_context(source, kinds=("tran", "wtr", "luse", "fld", "tnm"), *, crs="au
             out[kind] = gdf
     return out
 
-
-def dataset_name(label: str) -> str:
-    """The last path part of a source label (for messages)."""
-    return PurePosixPath(str(label).replace("\\", "/").split("!")[-1]).name

@@ -119,9 +119,11 @@ def register(subparsers) -> None:
                    help="add the GSI base map (地理院タイル); the page then needs internet for the tiles")
     p.add_argument("--title", default=None, help="page title (default: the place and the quantity, from the data)")
     p.add_argument("--stretch", action="store_true",
-                   help="colour over this data's own range instead of the quantity's fixed range (maps then do not compare)")
+                   help="colour over this data's own range instead of the quantity's fixed range "
+                        "(maps then do not compare)")
     p.add_argument("--no-context", action="store_true",
                    help="leave out the roads, water and flood areas of the dataset the table was read from")
-    p.add_argument("--png", default=None, metavar="MAP.png", help="also write a picture of the whole view (needs Chromium)")
+    p.add_argument("--png", default=None, metavar="MAP.png",
+                   help="also write a picture of the whole view (needs Chromium)")
     p.add_argument("--kind", choices=_KINDS, default="auto", help="layer type (default: from the geometry)")
     p.set_defaults(func=_cmd_map)

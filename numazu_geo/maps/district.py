@@ -46,10 +46,12 @@ def context_source(buildings: gpd.GeoDataFrame):
     """Where the buildings' dataset lies (a zip, or a building file inside ``udx/bldg``), from ``source_file``."""
     if "source_file" not in buildings.columns:
         return None
+    from numazu_geo.maps.credits import zip_parts
+
     for label in buildings["source_file"].dropna().astype(str).unique()[:1]:
-        if "!" in label and label.split("!", 1)[0].lower().endswith(".zip"):
-            zip_path = label.split("!", 1)[0]
-            return zip_path if Path(zip_path).is_file() else None
+        parts = zip_parts(label)
+        if parts is not None:
+            return parts[0] if Path(parts[0]).is_file() else None
         return label if Path(label).is_file() else None
     return None
 

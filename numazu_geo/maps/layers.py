@@ -408,7 +408,8 @@ def _roof_faces_for(buildings, faces, column, lang, cmap, vmin, vmax, stretch, g
         faces = faces[faces["roof_source"].astype(str) == "lod2"]
     if keys_b is None or len(faces) == 0 or column not in faces.columns:
         return None, np.zeros(n, dtype=bool), np.full(n, np.nan)
-    key_col = next((k for k in ("building_key", "gml_id", "building_id") if k in faces.columns and k in buildings.columns), None)
+    key_col = next((k for k in ("building_key", "gml_id", "building_id")
+                    if k in faces.columns and k in buildings.columns), None)
     if key_col is None:
         return None, np.zeros(n, dtype=bool), np.full(n, np.nan)
     faces = faces[faces[key_col].astype("string").isin(set(buildings[key_col].astype("string").dropna()))]
@@ -472,7 +473,8 @@ def roofs_layer(
         text = {lg: _tooltip_html(row, cols[lg], lg, heading=_heading(row, lg, "屋根面" if lg == "ja" else "Roof face"))
                 for lg in (lang, other)}
         for rings in _polygon_rings(geom, with_z=True):
-            rings = [[[p[0], p[1], round((p[2] if len(p) > 2 else 0.0) - float(off), 2)] for p in ring] for ring in rings]
+            rings = [[[p[0], p[1], round((p[2] if len(p) > 2 else 0.0) - float(off), 2)] for p in ring]
+                     for ring in rings]
             records.append({"polygon": rings, "color": color, "tooltip": text[lang], f"tooltip_{other}": text[other]})
     return AnalysisLayer(
         "PolygonLayer", records, id=id or f"roofs-{uuid.uuid4().hex[:8]}",
@@ -677,7 +679,8 @@ def hazard_layer(areas: gpd.GeoDataFrame, *, lang: str = "ja", alpha: int = HAZA
     other = _other(lang)
     kind = str(areas["kind"].iloc[0]) if "kind" in areas.columns else "fld"
     data = _to_lonlat(areas, "hazard_layer")
-    ranks = pd.to_numeric(data.get("rank_code"), errors="coerce") if "rank_code" in data.columns else pd.Series(np.nan, index=data.index)
+    ranks = (pd.to_numeric(data["rank_code"], errors="coerce") if "rank_code" in data.columns
+             else pd.Series(np.nan, index=data.index))
     import matplotlib
 
     cmap = matplotlib.colormaps[_HAZARD_CMAP]
@@ -696,7 +699,8 @@ def hazard_layer(areas: gpd.GeoDataFrame, *, lang: str = "ja", alpha: int = HAZA
     for _, row in data.iterrows():
         entry = {}
         for lg in (lang, other):
-            head = row.get("name") if isinstance(row.get("name"), str) else _KIND_NAMES.get(kind, _KIND_NAMES["fld"])[lg]
+            head = (row.get("name") if isinstance(row.get("name"), str)
+                    else _KIND_NAMES.get(kind, _KIND_NAMES["fld"])[lg])
             band = row.get("rank") if isinstance(row.get("rank"), str) else (row.get("rank_code") or "")
             key = "浸水深" if lg == "ja" else "Depth band"
             entry["tooltip" if lg == lang else f"tooltip_{other}"] = (
@@ -756,7 +760,8 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
         get_position="position", get_text="text", get_size=size_px, size_units="'pixels'",
         get_color=[255, 255, 255, 255], get_text_anchor="'middle'", get_alignment_baseline="'bottom'",
         # pydeck turns plain strings into expressions: literal strings are quoted
-        character_set="'auto'", font_family="'Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif'",
+        character_set="'auto'",
+        font_family="'Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif'",
         font_weight=700, background=True, get_background_color=[20, 24, 32, 200], background_padding=[4, 2, 4, 2],
         billboard=True, pickable=False, parameters={"depthTest": False, "depthCompare": "always"},
     )
@@ -791,7 +796,10 @@ def place_layers(source=None, *, features: dict | None = None, lang: str = "ja",
         gdf = features.get(kind)
         if gdf is None or len(gdf) == 0:
             continue
-        layer = hazard_layer(gdf, lang=lang) if kind in {"fld", "tnm", "htd", "ifld"} else context_layer(gdf, kind, lang=lang)
+        if kind in {"fld", "tnm", "htd", "ifld"}:
+            layer = hazard_layer(gdf, lang=lang)
+        else:
+            layer = context_layer(gdf, kind, lang=lang)
         if layer is not None:
             layers.append(layer)
     named = [g for k, g in features.items() if k in {"tran", "wtr"} and "name" in g.columns and g["name"].notna().any()]
