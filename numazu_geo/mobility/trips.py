@@ -9,7 +9,8 @@ returns one row per leg (a single-mode trip is one leg) as a GeoDataFrame in EPS
 
 Method
 ------
-- Positions are projected to the tracks' UTM zone and median-filtered (5 fixes) against GPS noise.
+- Positions are projected to the tracks' UTM zone and median-filtered (``median_window_s``, at least
+  5 fixes) against GPS noise.
 - Stays: the stay-point algorithm of Li et al. (2008): fixes that remain within
   ``stay_radius_m`` of a first fix for at least ``stay_min_duration_s`` form a stay, trimmed to
   the fixes where the person stood still (:func:`trim_stays`); trips are what lies between stays.
@@ -40,8 +41,8 @@ from numazu_geo.mobility.tracks import DEFAULT_TZ, read_tracks
 
 log = logging.getLogger(__name__)
 
-#: Fixes in the running median that filters positions (odd; project choice, see module doc).
-MEDIAN_FIXES = 5
+#: Fewest fixes in the running median that filters positions (at sparse sampling the window widens to hold them).
+MIN_MEDIAN_FIXES = 5
 LEG_COLUMNS = ["track", "trip", "leg", "start", "end", "mode", "mode_confidence", "distance_m", "duration_s",
                "speed_kmh_median", "co2_credit_g", "points", "speed_kmh_p85", "speed_kmh_p95", "speed_kmh_max",
                "accel_ms2_p95", "stop_frac", "stops_per_km", "n_fixes", "tz_assumed", "source"]
@@ -54,16 +55,31 @@ REPORT_COLUMNS = ["source", "track", "status", "message", "fixes_read", "dropped
 # building blocks (pure functions on arrays: t in seconds, x/y in metres)
 
 
-def median_filter_xy(x_m: np.ndarray, y_m: np.ndarray, n: int = MEDIAN_FIXES) -> tuple[np.ndarray, np.ndarray]:
-    """Centred running median of positions over ``n`` fixes; the first and last ``n // 2`` fixes stay as they are.
+def median_filter_xy(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, window_s: float,
+                    min_fixes: int = MIN_MEDIAN_FIXES) -> tuple[np.ndarray, np.ndarray]:
+    """Centred running median of positions over ``window_s`` seconds (at least ``min_fixes`` fixes).
 
-    (A shorter window at the ends would pull the track's ends inwards and shorten it.)
+    Fixes closer than half a window to either end stay as they are: a shorter window there would
+    pull the track's ends inwards and shorten it.
     """
-    xs = pd.Series(x_m).rolling(n, center=True).median().to_numpy().copy()
-    ys = pd.Series(y_m).rolling(n, center=True).median().to_numpy().copy()
-    edge = ~np.isfinite(xs)
-    xs[edge] = np.asarray(x_m)[edge]
-    ys[edge] = np.asarray(y_m)[edge]
+    t = np.asarray(t_s, dtype=float)
+    x = np.asarray(x_m, dtype=float)
+    y = np.asarray(y_m, dtype=float)
+    n = len(t)
+    if n < 3:
+        return x.copy(), y.copy()
+    if n > 1:
+        window_s = max(window_s, float(np.median(np.diff(t))) * (min_fixes - 1))
+    half = window_s / 2
+    lo = np.searchsorted(t, t - half, side="left")
+    hi = np.searchsorted(t, t + half, side="right")
+    # pandas' rolling median over a time index does the same in C; build it on seconds
+    idx = pd.to_datetime(t, unit="s")
+    xs = pd.Series(x, index=idx).rolling(pd.Timedelta(seconds=window_s), center=True).median().to_numpy().copy()
+    ys = pd.Series(y, index=idx).rolling(pd.Timedelta(seconds=window_s), center=True).median().to_numpy().copy()
+    edge = (t - t[0] < half) | (t[-1] - t < half) | (hi - lo < min_fixes)
+    xs[edge] = x[edge]
+    ys[edge] = y[edge]
     return xs, ys
 
 
@@ -211,7 +227,7 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
         row["status"] = "too few fixes"
         row["message"] = f"{len(t)} usable fix(es) left after cleaning; a trip needs at least {p.min_trip_points}"
         return []
-    xs, ys = median_filter_xy(x, y)
+    xs, ys = median_filter_xy(t, x, y, p.median_window_s)
     stay = np.zeros(len(t), dtype=bool)
     # stays are looked for between gaps only: across a gap the logger was off, and the gap ends the trip anyway
     cuts = np.concatenate([[0], np.flatnonzero(np.diff(t) > p.max_gap_s) + 1, [len(t)]])
@@ -229,7 +245,7 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
             row["dropped_short_trips"] += len(sel)
             continue
         tt, xx, yy = t[sel], x[sel], y[sel]
-        fx, fy = median_filter_xy(xx, yy)
+        fx, fy = median_filter_xy(tt, xx, yy, p.median_window_s)
         v = speeds_ms(tt, fx, fy, p.speed_window_s)
         leg_no = split_legs(tt, v, p)
         trip_id = f"{g['track'].iloc[0]}#{n_trips + 1}"
