@@ -324,12 +324,31 @@ def test_csv_columns_detected_epoch_ms_accuracy_and_japanese_names(tmp_path, wal
         tmp_path / "android.csv", index=False)
     pd.DataFrame({"日時": df["time"].dt.strftime("%Y/%m/%d %H:%M:%S"), "緯度": df["lat"], "経度": df["lon"]}).to_csv(
         tmp_path / "japanese.csv", index=False, encoding="cp932")
+    # a logger export with a person column, a fix without time and one without a position
+    rows = pd.DataFrame({"user": ["kenta"] * len(df) + ["yui"] * len(df),
+                         "time": list(df["time"].dt.strftime("%Y-%m-%dT%H:%M:%S+09:00")) * 2,
+                         "latitude": list(df["lat"]) * 2, "longitude": list(df["lon"]) * 2})
+    rows.loc[3, "time"] = None
+    rows.loc[len(df) + 4, "latitude"] = None
+    rows.to_csv(tmp_path / "logger.csv", index=False)
+    pts = mobility.read_tracks(tmp_path)
+    assert pts.attrs["dropped_no_time"][str(tmp_path / "logger.csv")] == 1
+    assert pts.attrs["dropped_bad_position"][str(tmp_path / "logger.csv")] == 1
+    rep = mobility.report_table(mobility.detect_trips(pts)).set_index("track")
+    assert rep.loc[["kenta", "yui"], "fixes_read"].sum() == 2 * len(df)
+    _assert_accounted(rep)
+    (tmp_path / "logger.csv").unlink()
     pts = mobility.read_tracks(tmp_path)
     assert pts.groupby("track").size().to_dict() == {"android": len(df), "japanese": len(df)}
     assert pts.groupby("track")["tz_assumed"].all().to_dict() == {"android": False, "japanese": True}
     assert (pts.groupby("track")["time"].first() == df["time"].iloc[0]).all()
     rep = mobility.report_table(mobility.detect_trips(pts)).set_index("track")
     assert rep.loc["android", "dropped_bad_accuracy"] == 3 and rep.loc["japanese", "dropped_bad_accuracy"] == 0
+    # zoned and unzoned times in one file: refused with the reason, not silently read as UTC
+    pd.DataFrame({"time": ["2026-06-08T07:30:00Z", "2026-06-08T07:30:05"], "lat": [35.1, 35.1],
+                  "lon": [138.86, 138.86]}).to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(Exception, match="mixed.csv.*no time zone"):
+        mobility.read_track(tmp_path / "mixed.csv")
 
 
 def test_geojson_points_and_linestring_with_coord_times(tmp_path, walk_fixes):

@@ -46,7 +46,7 @@ _HDOP_NAMES = ("hdop",)
 _TRACK_NAMES = ("track", "person", "user", "user_id", "person_id", "participant", "device", "id")
 
 
-def _empty(source: str) -> gpd.GeoDataFrame:
+def _empty() -> gpd.GeoDataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in [
         ("track", object), ("source", object), ("time", f"datetime64[ns, {DEFAULT_TZ}]"), ("tz_assumed", bool),
         ("accuracy_m", float), ("hdop", float)]})
@@ -70,22 +70,23 @@ def _to_time(values, path, what: str, tz: str) -> tuple[pd.Series, np.ndarray]:
         unit = "ms" if float(numeric.abs().median()) > 1e11 else "s"
         out[~missing] = pd.to_datetime(numeric, unit=unit, utc=True).dt.tz_convert(tz).to_numpy()
         return out, assumed
-    first = present.iloc[0]
     try:
-        aware = pd.Timestamp(first).tzinfo is not None
-    except (ValueError, TypeError):
-        raise TrackFileError(path, f"cannot read the {what} as times (first value {first!r})") from None
-    try:
-        if aware:
-            parsed = pd.to_datetime(present, utc=True, format="mixed").dt.tz_convert(tz)
-        else:
+        try:
             parsed = pd.to_datetime(present, format="mixed")
-            if parsed.dt.tz is not None:
-                raise ValueError("some times have a time zone and some do not")
-            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-            assumed[~missing] = True
+        except ValueError:
+            # several UTC offsets (e.g. a device that switched zones), or zoned and unzoned times mixed
+            zoned = present.map(lambda v: pd.Timestamp(v).tzinfo is not None)
+            if not zoned.all():
+                raise ValueError(f"{int((~zoned).sum())} of {len(zoned)} times have no time zone and the "
+                                 "others do; cannot tell which zone those are in") from None
+            parsed = pd.to_datetime(present, utc=True, format="mixed")
     except (ValueError, TypeError, OverflowError) as exc:
         raise TrackFileError(path, f"cannot read the {what} as times ({exc})") from None
+    if parsed.dt.tz is None:
+        parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        assumed[~missing] = True
+    else:
+        parsed = parsed.dt.tz_convert(tz)
     out[~missing] = parsed.to_numpy()
     return out, assumed
 
@@ -329,11 +330,10 @@ def read_tracks(source, *, tz: str = DEFAULT_TZ, errors: str = "report", progres
     if nonempty:
         points = gpd.GeoDataFrame(pd.concat(nonempty, ignore_index=True), geometry="geometry", crs=4326)
     else:
-        points = _empty("")
+        points = _empty()
     points.attrs["read_errors"] = read_errors
     points.attrs["dropped_no_time"] = dropped_no_time
     points.attrs["dropped_bad_position"] = dropped_bad_position
-    points.attrs["empty_sources"] = [str(p["source"].iloc[0]) if len(p) else "" for p in parts if len(p) == 0]
     points.attrs["tz_assumed_sources"] = sorted(points.loc[points["tz_assumed"], "source"].unique().tolist())
     points.attrs["tz"] = tz
     return points

@@ -211,8 +211,7 @@ def _report_row(source, track) -> dict:
 
 
 def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
-    t = (g["time"].astype("int64").to_numpy() if g["time"].dt.unit == "ns" else
-         g["time"].dt.as_unit("ns").astype("int64").to_numpy()) / 1e9
+    t = (g["time"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     x, y = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
     acc = g["accuracy_m"].to_numpy(float)
     hdop = g["hdop"].to_numpy(float)
@@ -330,11 +329,14 @@ def detect_trips(
             from tqdm.auto import tqdm
 
             groups = tqdm(groups, total=groups.ngroups, desc="trips", unit="track")
+        counted = set()
         for (src, track), g in groups:
             row = _report_row(src, track)
-            row["fixes_read"] = len(g) + int(points.attrs.get("dropped_no_time", {}).get(src, 0))
-            row["dropped_no_time"] = int(points.attrs.get("dropped_no_time", {}).get(src, 0))
-            row["dropped_bad_position"] = int(points.attrs.get("dropped_bad_position", {}).get(src, 0))
+            if src not in counted:  # fixes dropped while reading are counted once per file, on its first track
+                counted.add(src)
+                row["dropped_no_time"] = int(points.attrs.get("dropped_no_time", {}).get(src, 0))
+                row["dropped_bad_position"] = int(points.attrs.get("dropped_bad_position", {}).get(src, 0))
+            row["fixes_read"] = len(g) + row["dropped_no_time"] + row["dropped_bad_position"]
             legs = _legs_of_track(g, p, row)
             if row["status"] != "ok":
                 log.warning("%s (track %s): %s", src, track, row["message"])
