@@ -167,6 +167,12 @@ def test_walk_train_walk_trip_is_split_into_legs():
     assert legs.iloc[1]["distance_m"] == pytest.approx(7000, rel=0.05)
     assert (legs["start"].iloc[1:].to_numpy() == legs["end"].iloc[:-1].to_numpy()).all()  # legs join up
     assert legs.iloc[0]["co2_credit_g"] > 0 and legs.iloc[1]["co2_credit_g"] == 0
+    trip = mobility.trips_from_legs(legs).iloc[0]
+    assert trip["modes"] == "walk>train>walk" and trip["mode"] == "train" and trip["legs"] == 3
+    assert trip["distance_m"] == pytest.approx(legs["distance_m"].sum())
+    assert trip["co2_credit_g"] == pytest.approx(legs["co2_credit_g"].sum())
+    merged = mobility.trips_from_legs(legs).to_crs(6676).geometry.iloc[0]
+    assert merged.length == pytest.approx(legs.to_crs(6676).geometry.length.sum(), rel=1e-6)
 
 
 def test_stays_and_gaps_split_trips_and_are_counted():

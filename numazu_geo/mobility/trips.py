@@ -373,6 +373,33 @@ def detect_trips(
     return legs
 
 
+def trips_from_legs(legs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per trip from the legs of :func:`detect_trips` (same CRS).
+
+    ``mode`` is the mode of the trip's longest leg, ``modes`` the legs' modes in order (e.g.
+    ``"walk>train>walk"``); ``distance_m``, ``duration_s`` (first start to last end) and
+    ``co2_credit_g``/``points`` are over all legs; the geometry is the legs' lines merged.
+    """
+    if len(legs) == 0:
+        return legs.iloc[0:0][["track", "trip", "start", "end", "mode", "distance_m", "co2_credit_g", "geometry"]]
+    ordered = legs.sort_values(["trip", "leg"])
+    rows = []
+    for trip, g in ordered.groupby("trip", sort=False):
+        longest = g.loc[g["distance_m"].idxmax()]
+        rows.append({
+            "track": g["track"].iloc[0], "trip": trip, "start": g["start"].iloc[0], "end": g["end"].iloc[-1],
+            "mode": longest["mode"], "modes": ">".join(g["mode"]), "legs": len(g),
+            "distance_m": float(g["distance_m"].sum()),
+            "duration_s": float((g["end"].iloc[-1] - g["start"].iloc[0]).total_seconds()),
+            "co2_credit_g": float(g["co2_credit_g"].sum()), "points": int(g["points"].sum()),
+            "tz_assumed": bool(g["tz_assumed"].any()), "source": g["source"].iloc[0],
+            "geometry": shapely.line_merge(shapely.union_all(g.geometry.to_numpy())),
+        })
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=legs.crs).sort_values(["track", "start"], ignore_index=True)
+    out.attrs = dict(legs.attrs)
+    return out
+
+
 def report_table(legs_or_report) -> pd.DataFrame:
     """The cleaning and trip report as a table: one row per file and track, every fix accounted for.
 
