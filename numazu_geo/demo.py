@@ -28,7 +28,7 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     sample = make_district(out / "sample_district", n_buildings=n_buildings, seed=seed, progress=progress)
-    result = solar_potential(sample.path, progress=progress)
+    result = co2.add_avoided_co2(solar_potential(sample.path, progress=progress))
     buildings = result.buildings
     to_parquet(buildings, out / "solar_buildings.parquet")
     write_table(buildings, out / "solar_buildings.csv")
@@ -37,7 +37,6 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
     summary = dict(co2.summarise_district(result))
     factor = co2.emission_factor()
     summary.update(
-        emission_factor_kg_per_kwh=float(factor["adjusted_kg_per_kwh"]),
         emission_factor_label=f"{factor['utility']} FY{factor['fiscal_year']} adjusted",
         n_buildings=int(len(buildings)),
         map_html=str(Path(map_path).resolve()),

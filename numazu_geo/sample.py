@@ -46,6 +46,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from numazu_geo.citygml.mesh import mesh_bounds, mesh_code  # re-exported: the one mesh-code module
 from numazu_geo.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,9 @@ _USAGE_BY_ZONE = (
     (("411", 0.82), ("412", 0.11), ("413", 0.03), ("402", 0.03), ("401", 0.01)),
 )
 _COMMERCIAL = {"401", "402", "403", "404"}
+#: Usage of the public buildings ``make_district(public_buildings=k)`` adds: 422 文教厚生施設
+#: (schools, community halls), the usage that serves as a shelter by default (numazu_geo.energy).
+_PUBLIC_USAGE = "422"
 _APARTMENT = {"412", "414"}
 
 # --------------------------------------------------------------------------------------------
@@ -196,50 +200,6 @@ def street_grid(center_lat: float = NUMAZU_STATION_LAT, center_lon: float = NUMA
             "pitch_b_m": BLOCK_PITCH_B_M, "street_width_m": STREET_WIDTH_M, "rotation_deg": GRID_ROTATION_DEG}
 
 
-def mesh_code(lat, lon):
-    """Japanese standard 3rd-order grid square code (8 digits, about 1 km) of a point.
-
-    1st order: 40' of latitude x 1 deg of longitude, code ``int(lat * 1.5)`` and
-    ``int(lon - 100)``; 2nd order splits it 8 x 8 (5' x 7'30"); 3rd order splits that
-    10 x 10 (30" x 45"). Computed in whole 30"/45" steps so points on an edge are not
-    misplaced by rounding. Scalars give a ``str``; arrays give an array of ``str``.
-
-    >>> mesh_code(35.681236, 139.767125)   # Tokyo Station
-    '53394611'
-    >>> mesh_code(35.1025, 138.86)         # Numazu Station
-    '52385628'
-    """
-    scalar = np.ndim(lat) == 0 and np.ndim(lon) == 0
-    lat_a = np.atleast_1d(np.asarray(lat, dtype=float))
-    lon_a = np.atleast_1d(np.asarray(lon, dtype=float))
-    if np.any(~np.isfinite(lat_a)) or np.any(~np.isfinite(lon_a)):
-        raise ValueError("mesh_code: latitude/longitude must be finite numbers")
-    if np.any((lat_a < 20) | (lat_a >= 66.66)) or np.any((lon_a < 100) | (lon_a >= 180)):
-        raise ValueError("mesh_code: point outside the range of Japanese grid squares "
-                         f"(lat 20-66.6 N, lon 100-180 E): lat={lat!r}, lon={lon!r}")
-    # 1 unit = 30" of latitude (1/120 deg) and 45" of longitude (1/80 deg); the small epsilon
-    # keeps values printed on a cell edge (e.g. 35.0 exactly) in the cell they start.
-    lat_u = np.floor(lat_a * 120.0 + 1e-7).astype(np.int64)
-    lon_u = np.floor((lon_a - 100.0) * 80.0 + 1e-7).astype(np.int64)
-    code = ((lat_u // 80) * 1_000_000 + (lon_u // 80) * 10_000 + ((lat_u % 80) // 10) * 1000
-            + ((lon_u % 80) // 10) * 100 + (lat_u % 10) * 10 + lon_u % 10)
-    out = np.char.zfill(code.astype(str), 8)
-    return str(out[0]) if scalar else out
-
-
-def mesh_bounds(code: str | int) -> tuple[float, float, float, float]:
-    """(west_lon, south_lat, east_lon, north_lat) of an 8-digit 3rd-order grid square code."""
-    text = str(code)
-    if len(text) != 8 or not text.isdigit():
-        raise ValueError(f"not an 8-digit 3rd-order grid square code: {code!r}")
-    p, u, q, v, r, w = int(text[:2]), int(text[2:4]), int(text[4]), int(text[5]), int(text[6]), int(text[7])
-    if q > 7 or v > 7:
-        raise ValueError(f"not a grid square code (2nd-order digits must be 0-7): {code!r}")
-    south = (p * 80 + q * 10 + r) / 120.0
-    west = 100.0 + (u * 80 + v * 10 + w) / 80.0
-    return (west, south, west + 1 / 80.0, south + 1 / 120.0)
-
-
 # --------------------------------------------------------------------------------------------
 # Result type
 # --------------------------------------------------------------------------------------------
@@ -273,6 +233,8 @@ class DistrictSample:
     local_crs: str
     bytes_written: int
     seed: int
+    #: the place-context files (streets and station square ``udx/tran``, river, sea and port ``udx/wtr``)
+    context_files: list = dataclasses.field(default_factory=list)
 
     @property
     def n_buildings(self) -> int:
@@ -381,7 +343,7 @@ def _rank(depth: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(FLOOD_RANK_EDGES_M), depth, side="right") + 1
 
 
-def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float) -> dict:
+def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float, public_buildings: int = 0) -> dict:
     """Every building's parameters as arrays (nothing is written here)."""
     rng = np.random.default_rng(seed)
     local = _local_crs(center_lat, center_lon)
@@ -404,7 +366,10 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
     for z, opts in enumerate(_USAGE_BY_ZONE):
         m = zone == z
         usage[m] = _choose(U[m, 0], opts)
-    comm = np.isin(usage, list(_COMMERCIAL))
+    if public_buildings:  # outside the core, picked by a column no other attribute uses (same stream)
+        cand = np.nonzero(~core)[0]
+        usage[cand[np.argsort(U[cand, 23], kind="stable")[: int(public_buildings)]]] = _PUBLIC_USAGE
+    comm = np.isin(usage, list(_COMMERCIAL | {_PUBLIC_USAGE}))
     apt = np.isin(usage, list(_APARTMENT))
     house = ~(comm | apt)
     tall = core & comm & (U[:, 1] < 0.18)
@@ -554,7 +519,27 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
         height=height, ground=ground, rise=rise, area=area, flood_l1=flood_l1, flood_l2=flood_l2, tsunami=tsu,
         has_year=has_year, year=year, struct=struct, bclass=bclass, floor_area=floor_area, gml_id=gml_id,
         building_id=building_id, lat=lat_c, lon=lon_c, zone=zone, tall=tall, ridge_az=ridge_az, shed_az=shed_az,
+        names=_landmark_names(usage, height, area, zone),
     )
+
+
+#: Names given to a few buildings of the sample (gml:name), so that maps have landmarks to label.
+#: Invented for the synthetic district; no real building is meant.
+LANDMARK_NAMES = {"tallest": "駅前タワー（サンプル）", "largest_shop": "ショッピングセンター（サンプル）",
+                  "office": "駅前オフィス（サンプル）"}
+
+
+def _landmark_names(usage: np.ndarray, height: np.ndarray, area: np.ndarray, zone: np.ndarray) -> list:
+    """gml:name of each building: the tallest, the largest shop and the largest public building get one."""
+    names = [""] * len(usage)
+    if len(usage) < 10:
+        return names
+    names[int(np.argmax(height))] = LANDMARK_NAMES["tallest"]
+    for key, codes in (("largest_shop", ("402", "404")), ("office", ("401",))):
+        cand = np.flatnonzero(np.isin(usage, codes) & (np.asarray(names) == ""))
+        if len(cand):
+            names[int(cand[np.argmax(area[cand])])] = LANDMARK_NAMES[key]
+    return names
 
 
 # --------------------------------------------------------------------------------------------
@@ -633,9 +618,13 @@ def _building_geometry(d: dict, i: int):
 
 _CL = "../../codelists/"
 
+#: comment written at the top of every file, so that credits can tell synthetic data from PLATEAU's
+SYNTHETIC_COMMENT = "<!-- numazu-geo synthetic sample district: not PLATEAU data -->\n"
+
 _HEADER = (
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    "<core:CityModel xmlns:brid=\"http://www.opengis.net/citygml/bridge/2.0\""
+    + SYNTHETIC_COMMENT
+    + "<core:CityModel xmlns:brid=\"http://www.opengis.net/citygml/bridge/2.0\""
     " xmlns:tran=\"http://www.opengis.net/citygml/transportation/2.0\""
     " xmlns:frn=\"http://www.opengis.net/citygml/cityfurniture/2.0\""
     " xmlns:wtr=\"http://www.opengis.net/citygml/waterbody/2.0\""
@@ -704,6 +693,7 @@ def _building_xml(d: dict, i: int, pos: list[str], lod0: list, lod1: list, lod2)
     num = i + 1
     out = [
         f"\t<core:cityObjectMember>\n\t\t<bldg:Building gml:id=\"{d['gml_id'][i]}\">\n",
+        f"{_T3}<gml:name>{d['names'][i]}</gml:name>\n" if d.get("names") and d["names"][i] else "",
         f"{_T3}<core:creationDate>{CREATION_DATE}</core:creationDate>\n",
         f"{_T3}<bldg:class codeSpace=\"{_CL}Building_class.xml\">{d['bclass'][i]}</bldg:class>\n",
         f"{_T3}<bldg:usage codeSpace=\"{_CL}Building_usage.xml\">{d['usage'][i]}</bldg:usage>\n",
@@ -834,6 +824,137 @@ def _codelist_xml(name: str, entries: Iterable[tuple[str, str]]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Place context: streets (tran), river, sea and port (wtr), the station square
+# --------------------------------------------------------------------------------------------
+
+#: Half-size (m) of the square around the station that the context features cover at least, so
+#: that the river and the coast appear around even a small district (display choice).
+CONTEXT_HALF_SIZE_M = 2000.0
+#: Extra margin (m) of context around the buildings of a large district.
+CONTEXT_MARGIN_M = 300.0
+#: Names written on the context features (gml:name), as PLATEAU writes them on water bodies.
+RIVER_NAME = "狩野川"
+SEA_NAME = "駿河湾"
+PORT_NAME = "沼津港"
+STATION_NAME = "沼津駅"
+#: The harbour basin of the sample: a rectangle (m, east x north) just east of the river mouth
+#: (a rough placement, like the river and the shore; not traced from a map).
+PORT_SIZE_M = (260.0, 160.0)
+
+_CONTEXT_HEADER_NS = _HEADER.split("\t<gml:boundedBy>")[0]
+
+
+def _context_shapes(d: dict) -> dict:
+    """Local-metre shapely geometries of the context features: {"roads": [...], "river": g, "sea": g,
+    "port": g, "station": g}."""
+    import shapely
+    from shapely import affinity
+
+    to_local = _transformers(d["local"])[1]
+    river_xy = np.array([to_local.transform(lo, la) for la, lo in KANO_RIVER_LATLON])
+    shore_xy = np.array([to_local.transform(lo, la) for la, lo in SHORE_LATLON])
+    half = CONTEXT_HALF_SIZE_M
+    x0 = min(float(np.min(d["x"])) - CONTEXT_MARGIN_M, -half)
+    x1 = max(float(np.max(d["x"])) + CONTEXT_MARGIN_M, half)
+    y0 = min(float(np.min(d["y"])) - CONTEXT_MARGIN_M, -half)
+    y1 = max(float(np.max(d["y"])) + CONTEXT_MARGIN_M, half)
+    extent = shapely.box(x0, y0, x1, y1)
+    river = shapely.LineString(river_xy).buffer(KANO_RIVER_HALF_WIDTH_M, cap_style="flat")
+    far = 20000.0
+    sea = shapely.Polygon([(shore_xy[0, 0] - far, shore_xy[0, 1]), *map(tuple, shore_xy),
+                           (shore_xy[-1, 0] + far, shore_xy[-1, 1]), (shore_xy[-1, 0] + far, -far),
+                           (shore_xy[0, 0] - far, -far)])
+    mouth = river_xy[-1]
+    pw, ph = PORT_SIZE_M
+    port = shapely.box(mouth[0] + 40.0, mouth[1] - ph / 2, mouth[0] + 40.0 + pw, mouth[1] + ph / 2)
+    port = port.difference(sea).difference(river)
+    water = shapely.union_all([river, sea, port])
+    # streets: the grid lines between blocks (the same grid as the plots), minus the water
+    g = math.radians(GRID_ROTATION_DEG)
+    reach = math.hypot(x1 - x0, y1 - y0)
+    ka, kb = int(reach / BLOCK_PITCH_A_M) + 2, int(reach / BLOCK_PITCH_B_M) + 2
+    roads = []
+    for i in range(-ka, ka + 1):
+        a = (i + 0.5) * BLOCK_PITCH_A_M
+        roads.append(shapely.box(a - STREET_WIDTH_M / 2, -reach, a + STREET_WIDTH_M / 2, reach))
+    for j in range(-kb, kb + 1):
+        b = (j + 0.5) * BLOCK_PITCH_B_M
+        roads.append(shapely.box(-reach, b - STREET_WIDTH_M / 2, reach, b + STREET_WIDTH_M / 2))
+    roads = [affinity.rotate(r, GRID_ROTATION_DEG, origin=(0, 0)) for r in roads]
+    roads = [r.intersection(extent).difference(water) for r in roads]
+    roads = [r for r in roads if not r.is_empty and r.area > 1.0]
+    # the station square: the block at the grid origin (no buildings stand on it)
+    inner_a, inner_b = BLOCK_PITCH_A_M - STREET_WIDTH_M, BLOCK_PITCH_B_M - STREET_WIDTH_M
+    station = affinity.rotate(shapely.box(-inner_a / 2, -inner_b / 2, inner_a / 2, inner_b / 2), g,
+                              origin=(0, 0), use_radians=True)
+    clip = lambda geom: geom.intersection(extent)  # noqa: E731
+    return {"roads": roads, "river": clip(river.difference(sea)), "sea": clip(sea), "port": clip(port),
+            "station": station}
+
+
+def _surface_xml(d: dict, geom, z: float, indent: str) -> str:
+    """gml:MultiSurface members (lat lon h) for a local-metre (Multi)Polygon."""
+    import shapely
+
+    out = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon" or part.is_empty:
+            continue
+        part = shapely.geometry.polygon.orient(part, 1.0)
+        rings = [("exterior", part.exterior)] + [("interior", r) for r in part.interiors]
+        body = []
+        for kind, ring in rings:
+            xy = np.asarray(ring.coords)[:, :2]
+            lon, lat = d["to_geo"].transform(xy[:, 0], xy[:, 1])
+            pos = " ".join(f"{la:.9f} {lo:.9f} {z:.3f}" for la, lo in zip(lat, lon))
+            body.append(f"<gml:{kind}><gml:LinearRing><gml:posList>{pos}</gml:posList></gml:LinearRing></gml:{kind}>")
+        out.append(f"{indent}<gml:surfaceMember><gml:Polygon>{''.join(body)}</gml:Polygon></gml:surfaceMember>\n")
+    return "".join(out)
+
+
+def _context_files(d: dict, center_mesh: str) -> dict[str, bytes]:
+    """{relative path: bytes} of the tran and wtr files (streets, station square; river, sea, port)."""
+    shapes = _context_shapes(d)
+    ind = "\t" * 5
+    envelope = (
+        "\t<gml:boundedBy>\n\t\t<gml:Envelope srsName=\"http://www.opengis.net/def/crs/EPSG/0/6697\" srsDimension=\"3\">\n"
+        "\t\t\t<gml:lowerCorner>{lo}</gml:lowerCorner>\n\t\t\t<gml:upperCorner>{hi}</gml:upperCorner>\n"
+        "\t\t</gml:Envelope>\n\t</gml:boundedBy>\n"
+    )
+
+    def env(geoms) -> str:
+        import shapely
+
+        x0, y0, x1, y1 = shapely.union_all(list(geoms)).bounds
+        lon, lat = d["to_geo"].transform([x0, x1], [y0, y1])
+        return envelope.format(lo=f"{min(lat):.9f} {min(lon):.9f} 0", hi=f"{max(lat):.9f} {max(lon):.9f} 0")
+
+    def member(tag: str, fid: str, name: str | None, lod_tag: str, geom, attrs: str = "") -> str:
+        nm = f"\t\t\t<gml:name>{name}</gml:name>\n" if name else ""
+        return (f"\t<core:cityObjectMember>\n\t\t<{tag} gml:id=\"{fid}\">\n{nm}"
+                f"\t\t\t<core:creationDate>{CREATION_DATE}</core:creationDate>\n{attrs}"
+                f"\t\t\t<{lod_tag}>\n\t\t\t\t<gml:MultiSurface>\n{_surface_xml(d, geom, 0.0, ind)}"
+                f"\t\t\t\t</gml:MultiSurface>\n\t\t\t</{lod_tag}>\n\t\t</{tag}>\n\t</core:cityObjectMember>\n")
+
+    road_cls = f"\t\t\t<tran:class codeSpace=\"{_CL}TransportationComplex_class.xml\">1040</tran:class>\n"
+    tran = [member("tran:Road", f"tran_sample_{k}", None, "tran:lod1MultiSurface", r, road_cls)
+            for k, r in enumerate(shapes["roads"])]
+    tran.append(member("tran:Square", "tran_sample_station", STATION_NAME, "tran:lod1MultiSurface", shapes["station"]))
+    wtr = []
+    for key, name in (("river", RIVER_NAME), ("sea", SEA_NAME), ("port", PORT_NAME)):
+        if not shapes[key].is_empty:
+            wtr.append(member("wtr:WaterBody", f"wtr_sample_{key}", name, "wtr:lod1MultiSurface", shapes[key]))
+    head = _CONTEXT_HEADER_NS
+    return {
+        f"udx/tran/{center_mesh}_tran_6697_op.gml":
+            (head + env(shapes["roads"] + [shapes["station"]]) + "".join(tran) + _FOOTER).encode("utf-8"),
+        f"udx/wtr/{center_mesh}_wtr_6697_op.gml":
+            (head + env([shapes[k] for k in ("river", "sea", "port") if not shapes[k].is_empty])
+             + "".join(wtr) + _FOOTER).encode("utf-8"),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------------------------
 
@@ -852,6 +973,7 @@ def make_district(
     lod2_share: float = 0.6,
     one_file: bool = False,
     as_zip: bool = False,
+    public_buildings: int = 0,
     progress: bool = True,
 ) -> DistrictSample:
     """Write a synthetic PLATEAU v4 (i-UR 3.1) building dataset around Numazu Station.
@@ -877,6 +999,9 @@ def make_district(
         Share of buildings (0-1) that also get an LOD2 solid with roof surfaces.
     one_file, as_zip : bool
         Layout switches, see ``path``.
+    public_buildings : int
+        Number of buildings outside the station core given usage 422 (文教厚生施設: schools,
+        community halls), sized like commercial buildings; default 0 (the district is unchanged).
     progress : bool
         Show a tqdm progress bar.
 
@@ -904,7 +1029,7 @@ def make_district(
         raise ValueError(f"make_district: lod2_share must be within 0-1, got {lod2_share!r}")
     n = int(n_buildings)
     out = Path(path)
-    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share))
+    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share), int(public_buildings))
     meshes = mesh_code(d["lat"], d["lon"])
     center_mesh = mesh_code(center_lat, center_lon)
 
@@ -938,6 +1063,7 @@ def make_district(
 
     codelists = {f"codelists/{name}.xml": ("\ufeff" + _codelist_xml(name, entries)).encode("utf-8")
                  for name, entries in _CODELISTS.items()}
+    context = _context_files(d, center_mesh)
     try:
         if as_zip:
             target = out if out.suffix.lower() == ".zip" else out / DEFAULT_ZIP_NAME
@@ -949,7 +1075,7 @@ def make_district(
                         with zf.open(info, "w", force_zip64=True) as fh:
                             written += stream(fh, idx)
                         files.append(f"udx/bldg/{fname}")
-                    for name, data in codelists.items():
+                    for name, data in {**context, **codelists}.items():
                         info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                         info.compress_type = zipfile.ZIP_DEFLATED
                         zf.writestr(info, data)
@@ -965,8 +1091,8 @@ def make_district(
                         written += stream(fh, idx)
                 files.append(os.path.relpath(gml_dir / fname, root).replace(os.sep, "/"))
             if not (one_file and out.suffix.lower() == ".gml"):
-                for name, data in codelists.items():
-                    with atomic_path(root / name, suffix=".xml") as tmp:
+                for name, data in {**context, **codelists}.items():
+                    with atomic_path(root / name, suffix=Path(name).suffix) as tmp:
                         tmp.write_bytes(data)
             result_path = gml_dir / next(iter(groups)) if one_file else out
     finally:
@@ -976,8 +1102,9 @@ def make_district(
 
     truth = _truth(d, meshes, source_file)
     w = float(truth["lon"].min()), float(truth["lat"].min()), float(truth["lon"].max()), float(truth["lat"].max())
+    written_context = [] if (one_file and out.suffix.lower() == ".gml" and not as_zip) else sorted(context)
     return DistrictSample(path=result_path, truth=truth, files=files, bbox=w, local_crs=d["local"],
-                          bytes_written=written, seed=int(seed))
+                          bytes_written=written, seed=int(seed), context_files=written_context)
 
 
 def _truth(d: dict, meshes: np.ndarray, source_file: np.ndarray) -> pd.DataFrame:
@@ -993,6 +1120,7 @@ def _truth(d: dict, meshes: np.ndarray, source_file: np.ndarray) -> pd.DataFrame
     return pd.DataFrame({
         "gml_id": pd.array(d["gml_id"], dtype="string"),
         "building_id": pd.array(d["building_id"], dtype="string"),
+        "name": pd.array([v or None for v in d["names"]], dtype="string"),
         "measured_height_m": d["height"].astype(float),
         "lod": d["lod"].astype(np.int64),
         "roof_type": pd.array(d["roof"], dtype="string"),

@@ -128,7 +128,7 @@ def district_result(quick_climate) -> SolarResult:
 def test_buildings_table(district_result):
     b = district_result.buildings.set_index("building_key")
     need = ["building_id", "gml_id", "kwh_m2_year", *MONTH_COLUMNS, "shading_loss", "sky_view_factor", "roof_area_m2",
-            "usable_area_m2", "kw", "kwh_year", "co2_avoided_kg_year", "reason", "geometry"]  # fmt: skip
+            "usable_area_m2", "kw", "kwh_year", "reason", "geometry"]  # fmt: skip
     assert set(need) <= set(b.columns)
     assert list(b.index) == ["T", "S", "I", "D", "K", "n"]
     assert district_result.buildings.crs == CRS
@@ -142,7 +142,7 @@ def test_buildings_table(district_result):
     assert b.loc["I", "usable_area_m2"] == pytest.approx(100.0)
     assert b.loc["I", "kw"] == pytest.approx(100 * 0.8 * 0.167)
     assert b.loc["I", "kwh_year"] == pytest.approx(b.loc["I", "kw"] * b.loc["I", "kwh_m2_year"] * 0.88)
-    assert b.loc["I", "co2_avoided_kg_year"] == pytest.approx(b.loc["I", "kwh_year"] * 0.421)
+    assert "co2_avoided_kg_year" not in b.columns  # solar gives energy; numazu_geo.co2 converts it
     assert b.loc["I", MONTH_COLUMNS].sum() == pytest.approx(b.loc["I", "kwh_m2_year"])
     assert b.loc["I", "reason"] == ""
 
@@ -150,10 +150,10 @@ def test_buildings_table(district_result):
 def test_bad_roofs_give_zero_with_reason(district_result):
     b = district_result.buildings.set_index("building_key")
     for key, why in (("D", "degenerate polygon"), ("K", "area < 10 m2"), ("n", "no roof surfaces")):
-        assert b.loc[key, "kw"] == 0 and b.loc[key, "kwh_year"] == 0 and b.loc[key, "co2_avoided_kg_year"] == 0
+        assert b.loc[key, "kw"] == 0 and b.loc[key, "kwh_year"] == 0
         assert why in b.loc[key, "reason"], (key, b.loc[key, "reason"])
         assert np.isnan(b.loc[key, "kwh_m2_year"])
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2"):
+    for col in ("kw", "kwh_year", "roof_area_m2", "usable_area_m2"):
         assert np.isfinite(b[col]).all(), col
     s = district_result.summary()
     assert s["n_buildings"] == 6 and s["n_viable"] == 3

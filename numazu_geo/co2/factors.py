@@ -121,6 +121,40 @@ def kwh_to_co2_kg(
     return float(arr * f) if arr.ndim == 0 else arr * f
 
 
+@functools.lru_cache(maxsize=None)
+def _read_table(filename: str) -> pd.DataFrame:
+    return pd.read_csv(data_path(filename), dtype={"usage_code": object, "operator_code": object, "code": object})
+
+
+def load_table(filename: str, value_columns=None) -> pd.DataFrame:
+    """A factor/intensity table from ``data/`` (a copy), checked for provenance.
+
+    Every table of numbers in ``data/`` carries ``source`` and ``year`` columns; any row with a
+    value in ``value_columns`` (default: every numeric column except ``year``) must name its source
+    and year (``year`` or ``fiscal_year``), and a row without values must say why in a ``reason`` or ``note`` column. Raises
+    ``ValueError`` naming the file and the rows otherwise. Used for the grid factors here, the
+    building energy intensities and storage data sheets (:mod:`numazu_geo.energy`), and any
+    further factor table (e.g. transport).
+    """
+    df = _read_table(filename).copy()
+    year = "year" if "year" in df.columns else "fiscal_year"
+    for col in ("source", year):
+        if col not in df.columns:
+            raise ValueError(f"data/{filename}: no {col!r} column (every factor table names its source and year)")
+    if value_columns is None:
+        value_columns = [c for c in df.select_dtypes("number").columns if c not in ("year", "fiscal_year")]
+    has_value = df[list(value_columns)].notna().any(axis=1) if len(value_columns) else pd.Series(False, index=df.index)
+    missing = has_value & (df["source"].isna() | df[year].isna())
+    if missing.any():
+        raise ValueError(f"data/{filename}: rows {list(df.index[missing] + 2)} have values without a source and year")
+    why = next((c for c in ("reason", "note") if c in df.columns), None)
+    if why is not None:
+        empty = ~has_value & df[why].isna()
+        if empty.any():
+            raise ValueError(f"data/{filename}: rows {list(df.index[empty] + 2)} have no value and no {why!r}")
+    return df
+
+
 # ---------------------------------------------------------------------------------------------
 # Transport: g-CO2 per passenger-km by mode and fiscal year (data/transport_emission_factors.csv)
 #
