@@ -420,7 +420,9 @@ def test_cli_trips_writes_table_and_summary_and_skips_broken(tmp_path, walk_fixe
     rc = main(["trips", str(folder / "b.gpx"), "-o", str(tmp_path / "none.parquet")])
     assert rc == 1 and "b.gpx" in capsys.readouterr().err and not (tmp_path / "none.parquet").exists()
     rc = main(["trips", str(folder), "-o", str(tmp_path / "x.txt")])
-    assert rc == 1
+    assert rc == 1 and "x.txt" in capsys.readouterr().err
+    rc = main(["trips", str(folder), "-o", str(tmp_path / "outdir") + "/"])  # a folder: default name inside
+    assert rc == 0 and (tmp_path / "outdir" / "trips.parquet").is_file()
 
 
 def test_trips_layer_colours_by_mode_with_credit_tooltip(generated):
