@@ -438,3 +438,6 @@ def test_trips_layer_colours_by_mode_with_credit_tooltip(generated):
     en = maps.trips_layer(legs, color_by="mode", lang="en")
     assert [label for label, _ in en.legend.categories] == ["Walk", "Bicycle", "Car", "Train"]
     assert any("CO2 credit" in r["tooltip"] and "Walk" in r["tooltip"] for r in en.data)
+    # both languages travel with the layer for the page's language switch
+    assert [label for label, _ in ja.legends["en"].categories] == ["Walk", "Bicycle", "Car", "Train"]
+    assert "Walk" in walk_rec["tooltip_en"] and "CO2 credit" in walk_rec["tooltip_en"]
