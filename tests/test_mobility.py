@@ -441,3 +441,29 @@ def test_trips_layer_colours_by_mode_with_credit_tooltip(generated):
     # both languages travel with the layer for the page's language switch
     assert [label for label, _ in ja.legends["en"].categories] == ["Walk", "Bicycle", "Car", "Train"]
     assert "Walk" in walk_rec["tooltip_en"] and "CO2 credit" in walk_rec["tooltip_en"]
+
+
+def test_fast_stay_detection_equals_the_plain_algorithm():
+    """find_stays skips fixes that cannot start a stay; on random tracks it must equal Li et al.'s loop."""
+    from numazu_geo.mobility.trips import find_stays
+
+    def plain(t, x, y, r, dur):
+        n, stay, i = len(t), np.zeros(len(t), dtype=bool), 0
+        while i < n:
+            j = i + 1
+            while j < n and (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2 <= r * r:
+                j += 1
+            if t[j - 1] - t[i] >= dur:
+                stay[i:j], i = True, j
+            else:
+                i += 1
+        return stay
+
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        n = int(rng.integers(1, 300))
+        t = np.cumsum(rng.uniform(1, 30, n))
+        step = rng.choice([0.0, 1.0, 10.0], size=n, p=[0.5, 0.3, 0.2]) * rng.uniform(0, 20)
+        x, y = np.cumsum(rng.normal(0, 1, n) * step), np.cumsum(rng.normal(0, 1, n) * step)
+        r, dur = float(rng.uniform(5, 300)), float(rng.uniform(30, 2000))
+        np.testing.assert_array_equal(find_stays(t, x, y, r, dur), plain(t, x, y, r, dur))

@@ -58,6 +58,11 @@ def _to_time(values, path, what: str, tz: str) -> tuple[pd.Series, np.ndarray]:
 
     Returns the times and a boolean array: True where no time zone was given.
     """
+    if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values.dtype):  # already times
+        v = values.reset_index(drop=True)
+        if v.dt.tz is None:
+            return v.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT"), v.notna().to_numpy()
+        return v.dt.tz_convert(tz), np.zeros(len(v), dtype=bool)
     s = pd.Series(values, dtype=object).reset_index(drop=True)
     missing = s.isna().to_numpy()
     out = pd.Series(pd.NaT, index=s.index, dtype=f"datetime64[ns, {tz}]")
@@ -68,8 +73,7 @@ def _to_time(values, path, what: str, tz: str) -> tuple[pd.Series, np.ndarray]:
     numeric = pd.to_numeric(present, errors="coerce")
     if numeric.notna().all():  # epoch seconds or milliseconds (UTC by definition)
         unit = "ms" if float(numeric.abs().median()) > 1e11 else "s"
-        out[~missing] = pd.to_datetime(numeric, unit=unit, utc=True).dt.tz_convert(tz).to_numpy()
-        return out, assumed
+        return pd.to_datetime(numeric, unit=unit, utc=True).dt.tz_convert(tz).reindex(s.index), assumed
     try:
         try:
             parsed = pd.to_datetime(present, format="mixed")
@@ -87,8 +91,7 @@ def _to_time(values, path, what: str, tz: str) -> tuple[pd.Series, np.ndarray]:
         assumed[~missing] = True
     else:
         parsed = parsed.dt.tz_convert(tz)
-    out[~missing] = parsed.to_numpy()
-    return out, assumed
+    return parsed.reindex(s.index), assumed
 
 
 def _frame(path, track, lat, lon, times, *, accuracy=None, hdop=None, tz=DEFAULT_TZ) -> gpd.GeoDataFrame:
@@ -104,7 +107,7 @@ def _frame(path, track, lat, lon, times, *, accuracy=None, hdop=None, tz=DEFAULT
     frame = pd.DataFrame({
         "track": pd.Series(track if not np.isscalar(track) else [track] * n, dtype=object).astype(str).to_numpy(),
         "source": str(path),
-        "time": t.to_numpy(),
+        "time": t.reset_index(drop=True),
         "tz_assumed": assumed,
         "accuracy_m": np.full(n, np.nan) if accuracy is None else pd.to_numeric(pd.Series(accuracy), errors="coerce").to_numpy(dtype=float),
         "hdop": np.full(n, np.nan) if hdop is None else pd.to_numeric(pd.Series(hdop), errors="coerce").to_numpy(dtype=float),
@@ -238,7 +241,7 @@ def _from_table(df: pd.DataFrame, path, *, tz: str, track: str | None) -> gpd.Ge
     owner = track if track is not None else (df[track_c].astype(str).to_numpy() if track_c is not None
                                              else (Path(str(path)).stem if path != "<DataFrame>" else "track"))
     acc_c, hdop_c = _find(cols, _ACCURACY_NAMES), _find(cols, _HDOP_NAMES)
-    gdf = _frame(path, owner, lat, lon, df[time_c].to_numpy(),
+    gdf = _frame(path, owner, lat, lon, df[time_c],
                  accuracy=None if acc_c is None else df[acc_c].to_numpy(),
                  hdop=None if hdop_c is None else df[hdop_c].to_numpy(), tz=tz)
     return _check_times(gdf, path)
