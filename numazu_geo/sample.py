@@ -46,6 +46,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from numazu_geo.citygml.mesh import mesh_bounds, mesh_code  # re-exported: the one mesh-code module
 from numazu_geo.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -185,50 +186,6 @@ _CODELISTS: dict[str, tuple[tuple[str, str], ...]] = {
 # --------------------------------------------------------------------------------------------
 # Grid square (mesh) codes
 # --------------------------------------------------------------------------------------------
-
-
-def mesh_code(lat, lon):
-    """Japanese standard 3rd-order grid square code (8 digits, about 1 km) of a point.
-
-    1st order: 40' of latitude x 1 deg of longitude, code ``int(lat * 1.5)`` and
-    ``int(lon - 100)``; 2nd order splits it 8 x 8 (5' x 7'30"); 3rd order splits that
-    10 x 10 (30" x 45"). Computed in whole 30"/45" steps so points on an edge are not
-    misplaced by rounding. Scalars give a ``str``; arrays give an array of ``str``.
-
-    >>> mesh_code(35.681236, 139.767125)   # Tokyo Station
-    '53394611'
-    >>> mesh_code(35.1025, 138.86)         # Numazu Station
-    '52385628'
-    """
-    scalar = np.ndim(lat) == 0 and np.ndim(lon) == 0
-    lat_a = np.atleast_1d(np.asarray(lat, dtype=float))
-    lon_a = np.atleast_1d(np.asarray(lon, dtype=float))
-    if np.any(~np.isfinite(lat_a)) or np.any(~np.isfinite(lon_a)):
-        raise ValueError("mesh_code: latitude/longitude must be finite numbers")
-    if np.any((lat_a < 20) | (lat_a >= 66.66)) or np.any((lon_a < 100) | (lon_a >= 180)):
-        raise ValueError("mesh_code: point outside the range of Japanese grid squares "
-                         f"(lat 20-66.6 N, lon 100-180 E): lat={lat!r}, lon={lon!r}")
-    # 1 unit = 30" of latitude (1/120 deg) and 45" of longitude (1/80 deg); the small epsilon
-    # keeps values printed on a cell edge (e.g. 35.0 exactly) in the cell they start.
-    lat_u = np.floor(lat_a * 120.0 + 1e-7).astype(np.int64)
-    lon_u = np.floor((lon_a - 100.0) * 80.0 + 1e-7).astype(np.int64)
-    code = ((lat_u // 80) * 1_000_000 + (lon_u // 80) * 10_000 + ((lat_u % 80) // 10) * 1000
-            + ((lon_u % 80) // 10) * 100 + (lat_u % 10) * 10 + lon_u % 10)
-    out = np.char.zfill(code.astype(str), 8)
-    return str(out[0]) if scalar else out
-
-
-def mesh_bounds(code: str | int) -> tuple[float, float, float, float]:
-    """(west_lon, south_lat, east_lon, north_lat) of an 8-digit 3rd-order grid square code."""
-    text = str(code)
-    if len(text) != 8 or not text.isdigit():
-        raise ValueError(f"not an 8-digit 3rd-order grid square code: {code!r}")
-    p, u, q, v, r, w = int(text[:2]), int(text[2:4]), int(text[4]), int(text[5]), int(text[6]), int(text[7])
-    if q > 7 or v > 7:
-        raise ValueError(f"not a grid square code (2nd-order digits must be 0-7): {code!r}")
-    south = (p * 80 + q * 10 + r) / 120.0
-    west = 100.0 + (u * 80 + v * 10 + w) / 80.0
-    return (west, south, west + 1 / 80.0, south + 1 / 120.0)
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,9 +36,11 @@ def make_map(input_path, output, *, color_by=None, height_by="measured_height_m"
              title=None, kind="auto") -> Path:
     """Read ``input_path`` (GeoParquet) and write the map HTML to ``output``; return the path."""
     from numazu_geo import maps
-    from numazu_geo.io import read_parquet
+    from numazu_geo.io import check_output, read_parquet
 
     input_path = Path(input_path)
+    output = check_output(output, default_name=f"{input_path.stem}_map.html", formats=(".html", ".htm"),
+                          what="map")  # before reading anything
     if input_path.suffix.lower() != ".parquet":
         raise InputFileError(input_path, "expected a GeoParquet file (.parquet), e.g. from `numazu-geo solar`")
     try:
@@ -51,6 +53,9 @@ def make_map(input_path, output, *, color_by=None, height_by="measured_height_m"
         raise InputFileError(input_path, "the table has no CRS; cannot place it on a map")
     if len(gdf) == 0:
         raise InputFileError(input_path, "the table is empty: nothing to map")
+    located = gdf.geometry.notna() & ~gdf.geometry.is_empty
+    if not located.any():
+        raise InputFileError(input_path, f"all {len(gdf)} geometries are empty: nothing to place on a map")
     if color_by is not None and color_by not in gdf.columns:
         raise InputFileError(input_path, f"no column {color_by!r} to colour by (columns: {', '.join(map(str, gdf.columns))})")
     kind = _guess_kind(gdf) if kind == "auto" else kind
@@ -80,7 +85,8 @@ def register(subparsers) -> None:
                     "buildings, roof faces, green-view survey points or trips.",
     )
     p.add_argument("input", metavar="INPUT.parquet", help="GeoParquet table (e.g. solar_buildings.parquet)")
-    p.add_argument("-o", "--output", required=True, metavar="MAP.html", help="HTML file to write")
+    p.add_argument("-o", "--output", required=True, metavar="MAP.html",
+                   help="HTML file to write, or a folder ending in '/' for <input>_map.html inside")
     p.add_argument("--color-by", default=None, metavar="COL",
                    help="column to colour by (default: kwh_m2_year, else measured_height_m; gvi for points)")
     p.add_argument("--height-by", default="measured_height_m", metavar="COL", help="building height column (m)")

@@ -24,10 +24,23 @@ def register(subparsers) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("source", help="buildings GeoParquet (from `numazu-geo ingest`), or a CityGML file, folder or zip")
-    p.add_argument("-o", "--output", required=True, help="buildings result (.parquet, .gpkg, .geojson or .csv)")
-    p.add_argument("--faces", help="also write the per-face result here")
+    p.add_argument(
+        "-o", "--output", required=True,
+        help="buildings result (.parquet, .gpkg, .geojson or .csv); a folder ending in '/' (e.g. out/) gets "
+        "solar_buildings.parquet, and solar_faces.parquet beside it",
+    )  # fmt: skip
+    p.add_argument("--faces", help="also write the per-face result here (a folder: solar_faces.parquet inside)")
     p.add_argument("--points", help="also write per-point results here (large; for heat maps)")
     p.add_argument("--climate", help="hourly weather: .epw or NEDO METPV .csv (default: approximate Numazu climate)")
+    p.add_argument(
+        "--partial-year", action="store_true",
+        help="accept a weather file that covers only part of a year; totals are then for that period only",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-weather-distance", type=float, default=None, metavar="KM",
+        help="refuse weather measured farther than KM from the buildings (default: warn beyond 50 km, refuse "
+        "weather from outside Japan; 'inf' allows any)",
+    )  # fmt: skip
     p.add_argument("--year", type=int, default=None, help="calendar year of the timestamps (default 2023)")
     p.add_argument("--spacing", type=float, default=None, help="sample spacing on roofs in metres (default 1.0)")
     p.add_argument(
@@ -43,10 +56,25 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from numazu_geo.io import read_parquet, write_table
+    from numazu_geo.errors import SourceNotFoundError
+    from numazu_geo.io import check_output, check_outputs_distinct, read_parquet, write_tables
     from numazu_geo.solar.climate import default_climate, load_climate
     from numazu_geo.solar.potential import SPACING_M, solar_potential
     from numazu_geo.solar.sun import DEFAULT_YEAR
+
+    # every output path is checked before the (long) computation
+    output = check_output(args.output, default_name="solar_buildings.parquet")
+    faces_out = check_output(args.faces, default_name="solar_faces.parquet", what="faces output") if args.faces else None
+    if faces_out is None and (args.output.endswith(("/", "\\")) or Path(args.output).is_dir()):
+        faces_out = output.parent / "solar_faces.parquet"  # `-o out/`: the faces go in the folder too
+    points_out = (
+        check_output(args.points, default_name="solar_points.parquet", what="points output") if args.points else None
+    )
+    check_outputs_distinct(output, faces_out, points_out)
+    if not Path(args.source).exists():
+        raise SourceNotFoundError(f"{args.source}: no such file or folder")
+    if args.climate and not Path(args.climate).is_file():
+        raise SourceNotFoundError(f"{args.climate}: no such weather file")
 
     year = args.year or DEFAULT_YEAR
     source = args.source
@@ -54,7 +82,7 @@ def run(args) -> int:
         source = read_parquet(source)
     climate = None
     if args.climate:
-        climate = load_climate(args.climate, year=year)
+        climate = load_climate(args.climate, year=year, partial=args.partial_year)
     if args.quick:
         climate = climate.representative_days(15) if climate is not None else default_climate(year, days="monthly")
     result = solar_potential(
@@ -65,17 +93,19 @@ def run(args) -> int:
         sun_binning=None if args.sun_binning == "hourly" else "tregenza",
         model=args.model,
         shading=not args.no_shading,
-        keep_points=bool(args.points),
+        keep_points=bool(points_out),
         progress=not args.no_progress,
+        max_weather_distance_km=args.max_weather_distance,
     )
     from numazu_geo import co2
 
     result = co2.add_avoided_co2(result)  # solar gives energy; co2 converts it (same columns as before)
-    write_table(result.buildings, args.output)
-    if args.faces:
-        write_table(result.faces, args.faces)
-    if args.points and result.points is not None:
-        write_table(result.points, args.points)
+    tables = {output: result.buildings}
+    if faces_out is not None:
+        tables[faces_out] = result.faces
+    if points_out is not None and result.points is not None:
+        tables[points_out] = result.points
+    written = write_tables(tables)  # all files replaced together, or none
     s = co2.summarise_district(result)
     print(f"climate: {result.climate.source}")
     print(
@@ -83,5 +113,5 @@ def run(args) -> int:
         f"{s['total_kw']:,.0f} kW, {s['total_mwh_year']:,.0f} MWh/yr ({s['specific_yield_kwh_kwp']:,.0f} kWh/kWp), "
         f"avoiding {s['co2_avoided_t_year']:,.0f} t-CO2/yr (~{s['households_co2_equivalent']:,.0f} households' CO2)"
     )
-    print(f"wrote {args.output}" + (f", {args.faces}" if args.faces else "") + (f", {args.points}" if args.points else ""))
+    print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -33,13 +33,13 @@ import io
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from numazu_geo.errors import WeatherFileError
+from numazu_geo.errors import ClimateCoverageError, ClimateSiteError, WeatherFileError
 from numazu_geo.solar.sun import (
     DEFAULT_YEAR,
     TIMEZONE,
@@ -78,6 +78,12 @@ METPV_TEMPERATURE_TO_C = 0.1
 #: METPV missing-value markers.
 METPV_MISSING = (8888.0, 9999.0)
 
+#: Distance (km) between a weather file's location and the buildings beyond which a warning is
+#: logged and recorded (numazu-geo choice, the same radius as the default climate's
+#: ``potential.DEFAULT_CLIMATE_RANGE_KM``; no published threshold was found). A weather site
+#: outside Japan's extent for buildings inside it is an error unless ``max_distance_km`` allows it.
+WEATHER_SITE_WARN_KM = 50.0
+
 
 @dataclass
 class Climate:
@@ -90,12 +96,19 @@ class Climate:
     site : :class:`~numazu_geo.solar.sun.Site`.
     source : label of where the data came from (file name, or ``"APPROXIMATE default ..."``).
     approximate : True for the modelled default.
+    partial : True when the data cover only part of a year on purpose (``partial=True`` in the
+        readers); annual totals are then totals over that period, and ``source`` says so.
+    weather_site : where the weather was measured, when the sun is computed elsewhere
+        (:func:`climate_for_site`); ``site_distance_km`` is the distance between the two.
     """
 
     data: pd.DataFrame
     site: Site
     source: str
     approximate: bool = False
+    partial: bool = False
+    weather_site: Site | None = None
+    site_distance_km: float | None = None
     _solpos: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
@@ -132,10 +145,10 @@ class Climate:
         idx = self.times
         keep = idx.day == day
         if not keep.any():
-            raise ValueError(f"{self.source}: no data on day {day} of any month")
+            raise ClimateCoverageError(self.source, f"no data on day {day} of any month")
         sub = self.data.loc[keep].copy()
         sub["weight_h"] = sub["weight_h"] * sub.index.days_in_month
-        return Climate(sub, self.site, f"{self.source} (day {day} of each month)", self.approximate)
+        return replace(self, data=sub, source=f"{self.source} (day {day} of each month)", _solpos=None)
 
     def __repr__(self) -> str:
         return (
@@ -274,6 +287,135 @@ def default_climate(
 
 
 # --------------------------------------------------------------------------------------------
+# checks every reader applies: a whole year, and the weather's location
+
+
+def year_coverage(index: pd.DatetimeIndex, year: int) -> tuple[int, int, list[str]]:
+    """(hours of ``year`` present in ``index``, hours in ``year``, missing dates as text ranges).
+
+    An hour counts as present when a timestamp falls inside it (local time, Asia/Tokyo). 29 February
+    counts only when a row for it exists: typical-year files leave it out, so it is never *missing*.
+    """
+    local = index.tz_convert(TIMEZONE) if index.tz is not None else index
+    hours = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", inclusive="left", tz=TIMEZONE)
+    present = pd.DatetimeIndex(local.floor("h")).unique()
+    leap_day = (hours.month == 2) & (hours.day == 29)
+    has_leap = ((present.month == 2) & (present.day == 29)).any()
+    expected = hours if has_leap else hours[~leap_day]
+    got = expected.isin(present)
+    missing = expected[~got]
+    ranges: list[str] = []
+    if len(missing):
+        days = pd.DatetimeIndex(missing.normalize().unique())
+        start = prev = days[0]
+        for d in list(days[1:]) + [None]:
+            if d is not None and (d - prev) == pd.Timedelta("1D"):
+                prev = d
+                continue
+            ranges.append(start.strftime("%m-%d") if start == prev else f"{start:%m-%d}..{prev:%m-%d}")
+            if d is not None:
+                start = prev = d
+    return int(got.sum()), len(expected), ranges
+
+
+def check_year(df: pd.DataFrame, path, year: int, *, partial: bool = False) -> bool:
+    """Check that hourly weather ``df`` covers every hour of ``year``; return whether it is partial.
+
+    Duplicate hours are an error. With ``partial=False`` (default) a file that covers less than the
+    whole year (truncated, a few days, a half year) raises
+    :class:`~numazu_geo.errors.ClimateCoverageError` naming the file, the hours found and the missing
+    dates: its "annual" totals would silently be totals over the part present. With ``partial=True``
+    the period is accepted and the result is marked partial (``Climate.partial``).
+    """
+    local = df.index.tz_convert(TIMEZONE) if df.index.tz is not None else df.index
+    dup = pd.DatetimeIndex(local.floor("h")).duplicated()
+    if dup.any():
+        first = local[dup][0]
+        raise WeatherFileError(path, f"{int(dup.sum())} duplicate hour(s), first at {first:%Y-%m-%d %H:%M}")
+    have, need, missing = year_coverage(df.index, year)
+    if have >= need:
+        return False
+    shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+    if partial:
+        log.warning("%s: covers %d of %d hours of %d (missing %s); results are for that period only",
+                    path, have, need, year, shown)  # fmt: skip
+        return True
+    raise ClimateCoverageError(
+        path,
+        f"covers {have} of the {need} hours of a year (missing {shown}); a truncated or short file would "
+        "give a wrong annual total. Use a whole year, or pass partial=True (CLI --partial-year) to "
+        "analyse only the period it covers",
+    )
+
+
+def _partial_label(df: pd.DataFrame) -> str:
+    days = df["weight_h"].sum() / 24.0 if "weight_h" in df else len(df) / 24.0
+    return f" (PARTIAL period {df.index.min():%m-%d}..{df.index.max():%m-%d}, {days:.1f} days)"
+
+
+def _japan_extent() -> tuple[float, float, float, float]:
+    from numazu_geo.citygml.validate import japan_extent
+
+    return japan_extent()
+
+
+def _in_extent(site: Site, extent) -> bool:
+    w, s_, e, n = extent
+    return w <= site.longitude_deg <= e and s_ <= site.latitude_deg <= n
+
+
+def site_distance_km(a: Site, b: Site) -> float:
+    """Great-circle distance between two sites in km (haversine, mean Earth radius 6,371 km)."""
+    lat1, lon1, lat2, lon2 = map(np.radians, (a.latitude_deg, a.longitude_deg, b.latitude_deg, b.longitude_deg))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return float(2 * 6371.0 * np.arcsin(np.sqrt(min(1.0, h))))
+
+
+def climate_for_site(
+    climate: Climate,
+    site: Site | None,
+    *,
+    max_distance_km: float | None = None,
+    warn_km: float = WEATHER_SITE_WARN_KM,
+) -> Climate:
+    """Use ``climate`` for buildings at ``site``: check the distance and move the sun there.
+
+    The weather's own location (EPW LOCATION header, METPV station line) is compared with ``site``
+    (the buildings' centre). Beyond ``warn_km`` a warning is logged; beyond ``max_distance_km``
+    (when given), or when the buildings lie in Japan and the weather site does not (e.g. an EPW for
+    London), :class:`~numazu_geo.errors.ClimateSiteError` is raised naming the file and the distance.
+    Pass ``max_distance_km=math.inf`` to use distant weather on purpose.
+
+    Returns a copy whose ``site`` is the buildings' (so sun positions are computed where the roofs
+    are), with ``weather_site`` and ``site_distance_km`` recorded and the distance in ``source``.
+    ``site=None`` returns ``climate`` unchanged.
+    """
+    if site is None:
+        return climate
+    weather = climate.weather_site or climate.site
+    dist = site_distance_km(weather, site)
+    where = (f"weather site {weather.name or ''} ({weather.latitude_deg:.3f} N, {weather.longitude_deg:.3f} E) "
+             f"is {dist:,.0f} km from the buildings ({site.latitude_deg:.3f} N, {site.longitude_deg:.3f} E)")  # fmt: skip
+    if max_distance_km is not None:
+        if dist > max_distance_km:
+            raise ClimateSiteError(climate.source, f"{where}, more than max_distance_km={max_distance_km:g}")
+    else:
+        extent = _japan_extent()
+        if _in_extent(site, extent) and not _in_extent(weather, extent):
+            raise ClimateSiteError(
+                climate.source,
+                f"{where}, outside Japan: weather from elsewhere would give wrong yields. Use local weather, "
+                "or pass max_distance_km=math.inf (CLI --max-weather-distance inf) to use it on purpose",
+            )
+    if dist > warn_km:
+        log.warning("%s: %s; irradiance is the weather site's, the sun is computed at the buildings",
+                    climate.source, where)  # fmt: skip
+    moved = Site(site.latitude_deg, site.longitude_deg, site.altitude_m, site.tz, site.name or "buildings")
+    source = climate.source if dist <= 1.0 else f"{climate.source} ({dist:,.0f} km from the buildings)"
+    return replace(climate, site=moved, weather_site=weather, site_distance_km=dist, source=source, _solpos=None)
+
+
+# --------------------------------------------------------------------------------------------
 # readers
 
 
@@ -303,12 +445,13 @@ def _decompose(df: pd.DataFrame, site: Site) -> pd.DataFrame:
     return df
 
 
-def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR) -> Climate:
+def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR, partial: bool = False) -> Climate:
     """Read an EnergyPlus weather file (EPW) with ``pvlib.iotools.read_epw``.
 
     EPW rows are hour-ending in local standard time (pvlib labels them at the hour's start);
     timestamps are moved to the middle of each hour, coerced to ``year`` (typical-year files mix years) and converted to Asia/Tokyo. Missing
-    irradiance (9999) up to 5 % of the hours is interpolated; more is an error.
+    irradiance (9999) up to 5 % of the hours is interpolated; more is an error. The file must cover
+    every hour of the year (:func:`check_year`) unless ``partial=True``.
     """
     import pvlib
 
@@ -341,7 +484,9 @@ def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR) -> Climate:
     df.index = (df.index + step / 2).tz_convert(TIMEZONE)
     df = df.sort_index()
     df["weight_h"] = step / pd.Timedelta("1h")
-    return Climate(df, site, f"EPW {path.name}")
+    is_partial = check_year(df, path, year, partial=partial)
+    label = f"EPW {path.name}" + (_partial_label(df) if is_partial else "")
+    return Climate(df, site, label, partial=is_partial)
 
 
 def _read_text(path: Path) -> str:
@@ -364,6 +509,7 @@ def read_metpv(
     year: int = DEFAULT_YEAR,
     site: Site | None = None,
     elements: dict[int, str] | None = None,
+    partial: bool = False,
 ) -> Climate:
     """Read a NEDO METPV-style hourly CSV (METPV-11 / METPV-20 layout), or a tidy hourly CSV.
 
@@ -385,7 +531,8 @@ def read_metpv(
 
     Timestamps are moved to mid-hour (hour ending 13:00 -> 12:30) in Asia/Tokyo, year ``year``.
     The site comes from the station line, else ``site``, else the Numazu default (with a warning).
-    Errors raise :class:`~numazu_geo.errors.WeatherFileError` naming the file and the line.
+    Errors raise :class:`~numazu_geo.errors.WeatherFileError` naming the file and the line. The file
+    must cover every hour of the year (:func:`check_year`) unless ``partial=True``.
     """
     path = Path(path)
     if not path.exists():
@@ -398,8 +545,12 @@ def read_metpv(
         raise WeatherFileError(path, "file is empty")
     first_line, first = nonempty[0]
     if any(re.search(r"[A-Za-z]", c) for c in first) and _looks_like_tidy_header(first):
-        return _read_tidy(path, text, year=year, site=site)
-    return _read_metpv_wide(path, nonempty, year=year, site=site, elements=elements or METPV_ELEMENTS)
+        clim = _read_tidy(path, text, year=year, site=site)
+    else:
+        clim = _read_metpv_wide(path, nonempty, year=year, site=site, elements=elements or METPV_ELEMENTS)
+    if check_year(clim.data, path, year, partial=partial):
+        clim = replace(clim, partial=True, source=clim.source + _partial_label(clim.data))
+    return clim
 
 
 def _looks_like_tidy_header(cells) -> bool:
@@ -551,12 +702,14 @@ def _read_tidy(path, text, *, year, site) -> Climate:
     return Climate(df, site, f"CSV {path.name}")
 
 
-def load_climate(climate=None, *, year: int = DEFAULT_YEAR, site: Site | None = None) -> Climate:
+def load_climate(
+    climate=None, *, year: int = DEFAULT_YEAR, site: Site | None = None, partial: bool = False
+) -> Climate:
     """Turn what a user passes as ``climate=`` into a :class:`Climate`.
 
     ``None`` -> :func:`default_climate`; a Climate -> itself; a path ending ``.epw`` ->
     :func:`read_epw`; ``.csv`` -> :func:`read_metpv`; a DataFrame with ghi/dni/dhi -> wrapped
-    (``site`` or the default site).
+    (``site`` or the default site). Files must cover a whole year unless ``partial=True``.
     """
     if climate is None:
         return default_climate(year, site=site)
@@ -568,9 +721,9 @@ def load_climate(climate=None, *, year: int = DEFAULT_YEAR, site: Site | None = 
         path = Path(climate)
         ext = path.suffix.lower()
         if ext == ".epw":
-            return read_epw(path, year=year)
+            return read_epw(path, year=year, partial=partial)
         if ext in {".csv", ".txt"}:
-            return read_metpv(path, year=year, site=site)
+            return read_metpv(path, year=year, site=site, partial=partial)
         raise WeatherFileError(path, f"unknown weather file type {ext!r} (use .epw or a METPV .csv)")
     raise TypeError(f"climate must be None, a Climate, a DataFrame or a path, not {type(climate).__name__}")
 
@@ -581,6 +734,8 @@ __all__ = [
     "read_epw",
     "read_metpv",
     "load_climate",
+    "climate_for_site",
+    "check_year",
     "METPV_ELEMENTS",
 ]
 

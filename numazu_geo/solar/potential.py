@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 from numazu_geo.errors import NumazuGeoError
 from numazu_geo.solar import irradiance as irr
 from numazu_geo.solar import pv
-from numazu_geo.solar.climate import Climate, default_climate, load_climate
+from numazu_geo.solar.climate import Climate, climate_for_site, default_climate, load_climate
 from numazu_geo.solar.shading import DEFAULT_SVF_RAYS, NEIGHBOUR_RADIUS_M
 from numazu_geo.solar.sun import DEFAULT_YEAR, Site, default_site, sun_vectors
 
@@ -214,7 +214,248 @@ def face_basis(tilt_deg, azimuth_deg, inputs: pd.DataFrame, bins: SunBins, *, al
 
 
 # ----------------------------------------------------------------------------------------------
-# the core: faces + points + scene + climate -> per-face / per-point irradiation
+# one tile: its faces' sample points + a scene + climate -> per-face / per-point irradiation
+
+
+@dataclass
+class TileScene:
+    """Picklable recipe for a tile's :class:`~numazu_geo.solar.shading.ShadingScene`.
+
+    An Embree scene cannot be pickled; a task ships these arrays and :func:`tile_irradiance`
+    builds the scene where it runs (:meth:`build`).
+
+    Attributes
+    ----------
+    triangles : (M, 3, 3) building triangles in the faces' projected CRS (metres).
+    terrain : (K, 3, 3) terrain triangles or None.
+    origin : (3,) local origin of the float32 scene; None: the centre of the triangles' bounds.
+    """
+
+    triangles: np.ndarray
+    terrain: np.ndarray | None = None
+    origin: np.ndarray | None = None
+
+    def build(self):
+        from numazu_geo.solar.shading import ShadingScene
+
+        return ShadingScene(self.triangles, origin=self.origin, terrain=self.terrain)
+
+
+@dataclass
+class TileFaces:
+    """Picklable inputs of one tile: roof faces and their sample points as plain arrays.
+
+    Attributes
+    ----------
+    face_pos : (F,) int, the faces' positions in the caller's face table (passed through).
+    tilt_deg, azimuth_deg : (F,) panel tilt and azimuth (deg, azimuth 0 = north, clockwise).
+    point_face : (P,) int, index 0..F-1 of each point's face in this tile.
+    xyz, normal : (P, 3) sample points (projected CRS, m) and panel normals.
+    area_m2 : (P,) roof area each point stands for.
+    """
+
+    face_pos: np.ndarray
+    tilt_deg: np.ndarray
+    azimuth_deg: np.ndarray
+    point_face: np.ndarray
+    xyz: np.ndarray
+    normal: np.ndarray
+    area_m2: np.ndarray
+
+
+@dataclass
+class TileIrradiance:
+    """Output of :func:`tile_irradiance`, one row per face of the tile (kWh/m2).
+
+    ``month_kwh_m2`` (F, 12) shaded, area-weighted over the face's points (NaN where a face has
+    no valid point); ``unshaded_month_kwh_m2`` (F, 12); ``beam_kwh_m2_year`` (F,) unshaded beam +
+    circumsolar; ``sky_view_factor`` (F,); ``points`` per-point table (``keep_points``) with
+    ``face_pos`` from :attr:`TileFaces.face_pos`; ``rays_cast`` by the scene built here (0 when a
+    ready scene was passed: its owner counts them).
+    """
+
+    face_pos: np.ndarray
+    month_kwh_m2: np.ndarray
+    unshaded_month_kwh_m2: np.ndarray
+    beam_kwh_m2_year: np.ndarray
+    sky_view_factor: np.ndarray
+    points: pd.DataFrame | None = None
+    rays_cast: int = 0
+
+
+def tile_irradiance(
+    tile: TileFaces,
+    scene,
+    inputs: pd.DataFrame,
+    bins: SunBins,
+    *,
+    albedo: float = irr.ALBEDO,
+    model: str = irr.TRANSPOSITION_MODEL,
+    svf_rays: int = SVF_RAYS,
+    orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
+    keep_points: bool = False,
+    basis_cache: dict | None = None,
+) -> TileIrradiance:
+    """Shaded and unshaded irradiation of one tile's roof faces: the unit of work of a task.
+
+    Parameters
+    ----------
+    tile : the tile's faces and sample points (:class:`TileFaces`).
+    scene : a :class:`TileScene` (the scene is built here, so the call can run in another
+        process), a ready :class:`~numazu_geo.solar.shading.ShadingScene`, or None (unshaded).
+    inputs, bins : :func:`irradiance.climate_inputs` of the climate and its :func:`sun_bins`.
+    basis_cache : optional dict shared across calls (orientation -> irradiation basis).
+
+    Faces are processed ``CHUNK_FACES`` at a time; faces of equal (rounded) orientation share one
+    irradiation basis (:func:`face_basis`).
+    """
+    built = isinstance(scene, TileScene)
+    sc = scene.build() if built else scene
+    cache = {} if basis_cache is None else basis_cache  # orientation -> basis, across chunks
+    local_cache: dict = {}
+    cacheable = len(bins.bin_dir) <= 2000  # keep bases across chunks when bins are few (Tregenza)
+    month_of_bin = _month_matrix(bins.bin_month)
+    tilt = np.asarray(tile.tilt_deg, dtype=float)
+    azim = np.asarray(tile.azimuth_deg, dtype=float)
+    n_faces = len(tilt)
+    pf = np.asarray(tile.point_face, dtype=np.int64)
+    xyz = np.asarray(tile.xyz, dtype=float).reshape(-1, 3)
+    nrm = np.asarray(tile.normal, dtype=float).reshape(-1, 3)
+    parea = np.asarray(tile.area_m2, dtype=float)
+    order = np.argsort(pf, kind="stable")
+    pf_sorted = pf[order]
+    out_month = np.full((n_faces, 12), np.nan)
+    out_unshaded = np.full((n_faces, 12), np.nan)
+    out_beam = np.full(n_faces, np.nan)
+    out_svf = np.full(n_faces, np.nan)
+    kept = []
+    for s in range(0, n_faces, CHUNK_FACES):
+        e = min(n_faces, s + CHUNK_FACES)
+        nf = e - s
+        pidx = order[np.searchsorted(pf_sorted, s, side="left") : np.searchsorted(pf_sorted, e, side="left")]
+        local = pf[pidx] - s
+        # faces sharing an orientation (all flat roofs with the mounting assumption, and any two
+        # faces equal after rounding to ``orientation_step_deg``) share one irradiation basis
+        o = np.stack([tilt[s:e], azim[s:e]], axis=1)
+        if orientation_step_deg:
+            o = np.round(o / orientation_step_deg) * orientation_step_deg
+            o[:, 1] = np.mod(o[:, 1], 360.0)
+        orient, inv = np.unique(o, axis=0, return_inverse=True)
+        inv = inv.ravel()
+        keys = [tuple(k) for k in orient]
+        todo = [i for i, k in enumerate(keys) if k not in cache]
+        if todo:
+            fresh = face_basis(orient[todo, 0], orient[todo, 1], inputs, bins, albedo=albedo, model=model)
+            for j, i in enumerate(todo):
+                value = tuple(a[j] for a in fresh)
+                if cacheable:
+                    cache[keys[i]] = value
+                else:
+                    local_cache[keys[i]] = value
+        rows = [cache.get(k) or local_cache[k] for k in keys]
+        local_cache.clear()
+        beam_bins, diff_m, ground_m, beam_m = (np.stack([r[c] for r in rows])[inv] for c in range(4))
+        p_xyz, p_nrm = xyz[pidx], nrm[pidx]
+        if sc is None:
+            vis = np.ones((len(pidx), len(bins.directions)), dtype=bool)
+            svf = np.ones(len(pidx))
+        else:
+            vis = sc.patch_visible(p_xyz, p_nrm, bins.directions)
+            # a bin direction at or behind the panel plane (grazing sun, the binned direction on
+            # the wrong side) is not a shading decision: the bin's beam already carries cos(AOI)
+            # clipping, and it is tiny, so such pairs count as visible rather than lost
+            with np.errstate(invalid="ignore"):
+                vis |= (p_nrm @ bins.directions.T) <= 0
+            svf = sc.sky_view_factor(p_xyz, p_nrm, n_rays=svf_rays)
+        svf = np.where(np.isfinite(svf), svf, 0.0)
+        p_month = np.empty((len(pidx), 12))
+        for ps in range(0, len(pidx), CHUNK_POINTS):
+            pe = min(len(pidx), ps + CHUNK_POINTS)
+            lv = local[ps:pe]
+            shaded_beam = (vis[ps:pe][:, bins.bin_dir] * beam_bins[lv]) @ month_of_bin
+            p_month[ps:pe] = shaded_beam + svf[ps:pe, None] * diff_m[lv] + ground_m[lv]
+        unshaded = beam_m + diff_m + ground_m
+        wgt = parea[pidx]
+        ok = np.isfinite(p_xyz).all(axis=1)
+        wgt = np.where(ok, wgt, 0.0)
+        wsum = np.bincount(local, weights=wgt, minlength=nf)
+        safe = np.where(wsum > 0, wsum, 1.0)
+        fm = np.stack([np.bincount(local, weights=wgt * p_month[:, m], minlength=nf) for m in range(12)], 1)
+        out_month[s:e] = np.where(wsum[:, None] > 0, fm / safe[:, None], np.nan)
+        out_svf[s:e] = np.where(wsum > 0, np.bincount(local, weights=wgt * svf, minlength=nf) / safe, np.nan)
+        out_unshaded[s:e] = unshaded
+        out_beam[s:e] = beam_m.sum(axis=1)
+        if keep_points:
+            p_year = p_month.sum(axis=1)
+            u_year = unshaded.sum(axis=1)[local]
+            kept.append(
+                pd.DataFrame(
+                    {
+                        "x": p_xyz[:, 0], "y": p_xyz[:, 1], "z": p_xyz[:, 2],
+                        "face_pos": np.asarray(tile.face_pos)[s + local],
+                        "area_m2": parea[pidx], "kwh_m2_year": p_year, "unshaded_kwh_m2_year": u_year,
+                        "shading_loss": np.where(u_year > 0, 1.0 - p_year / np.where(u_year > 0, u_year, 1), 0.0),
+                        "sky_view_factor": svf,
+                    }  # fmt: skip
+                )
+            )
+    points = pd.concat(kept, ignore_index=True) if keep_points and kept else None
+    return TileIrradiance(
+        np.asarray(tile.face_pos), out_month, out_unshaded, out_beam, out_svf, points,
+        int(sc.rays_cast) if built and sc is not None else 0,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# all faces: spatial tiles -> tile_irradiance
+
+
+def face_tiles(faces: gpd.GeoDataFrame, samples, tile_size_m: float = TILE_SIZE_M) -> dict:
+    """Sampled faces with a finite orientation grouped into ``tile_size_m`` squares of the CRS grid
+    by the mean of their points: ``{(ix, iy): sorted face positions}``."""
+    n_faces = len(faces)
+    tilt = faces["panel_tilt_deg"].to_numpy(dtype=float)
+    azim = faces["panel_azimuth_deg"].to_numpy(dtype=float)
+    fi = np.asarray(samples.face_index, dtype=np.int64)
+    xyz = np.asarray(samples.xyz, dtype=float)
+    n_points = np.bincount(fi, minlength=n_faces)[:n_faces]
+    sampled = np.unique(fi)
+    sampled = sampled[np.isfinite(tilt[sampled]) & np.isfinite(azim[sampled])]
+    cx = np.zeros(n_faces)
+    cy = np.zeros(n_faces)
+    if len(sampled):
+        cx_s = np.zeros(len(sampled))
+        cy_s = np.zeros(len(sampled))
+        np.add.at(cx_s, np.searchsorted(sampled, fi[np.isin(fi, sampled)]), xyz[np.isin(fi, sampled), 0])
+        np.add.at(cy_s, np.searchsorted(sampled, fi[np.isin(fi, sampled)]), xyz[np.isin(fi, sampled), 1])
+        cnt = np.maximum(n_points[sampled], 1)
+        cx[sampled], cy[sampled] = cx_s / cnt, cy_s / cnt
+    tile = np.stack([np.floor(cx / tile_size_m), np.floor(cy / tile_size_m)], axis=1)
+    tiles: dict = {}
+    for f in sampled:
+        tiles.setdefault((tile[f, 0], tile[f, 1]), []).append(f)
+    return {k: np.array(v, dtype=np.int64) for k, v in tiles.items()}
+
+
+def tile_faces(faces: gpd.GeoDataFrame, samples, face_pos) -> TileFaces:
+    """:class:`TileFaces` of the faces at positions ``face_pos`` (ascending) of ``faces``."""
+    fl = np.asarray(face_pos, dtype=np.int64)
+    fi = np.asarray(samples.face_index, dtype=np.int64)
+    order = np.argsort(fi, kind="stable")
+    fi_sorted = fi[order]
+    lo = np.searchsorted(fi_sorted, fl, side="left")
+    hi = np.searchsorted(fi_sorted, fl, side="right")
+    pidx = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])] if len(fl) else np.zeros(0, np.int64)
+    nrm = np.asarray(getattr(samples, "panel_normal", samples.normal), dtype=float)
+    return TileFaces(
+        face_pos=fl,
+        tilt_deg=faces["panel_tilt_deg"].to_numpy(dtype=float)[fl],
+        azimuth_deg=faces["panel_azimuth_deg"].to_numpy(dtype=float)[fl],
+        point_face=np.repeat(np.arange(len(fl)), hi - lo),
+        xyz=np.asarray(samples.xyz, dtype=float)[pidx],
+        normal=nrm[pidx],
+        area_m2=np.asarray(samples.area_m2, dtype=float)[pidx],
+    )
 
 
 def roof_irradiance(
@@ -244,6 +485,10 @@ def roof_irradiance(
     orientation_step_deg : panel tilt and azimuth are rounded to this step before the
         transposition (faces then share cached irradiation bases); None or 0 for exact angles.
 
+    Faces are grouped into ``tile_size_m`` tiles (:func:`face_tiles`) and each tile is computed
+    by :func:`tile_irradiance`; scenes of more than ``SUBSET_MIN_TRIANGLES`` triangles are cut to
+    ``neighbour_radius_m`` around each tile.
+
     Returns
     -------
     (face_table, point_table): ``face_table`` has one row per face (same order as ``faces``):
@@ -255,134 +500,47 @@ def roof_irradiance(
     n_faces = len(faces)
     inputs = irr.climate_inputs(climate)
     bins = sun_bins(inputs, sun_binning)
-    tilt = faces["panel_tilt_deg"].to_numpy(dtype=float)
-    azim = faces["panel_azimuth_deg"].to_numpy(dtype=float)
-
     fi = np.asarray(samples.face_index, dtype=np.int64)
-    xyz = np.asarray(samples.xyz, dtype=float)
-    nrm = np.asarray(getattr(samples, "panel_normal", samples.normal), dtype=float)
-    parea = np.asarray(samples.area_m2, dtype=float)
-    order = np.argsort(fi, kind="stable")
-    fi_sorted = fi[order]
-    sampled = np.unique(fi)
-    sampled = sampled[np.isfinite(tilt[sampled]) & np.isfinite(azim[sampled])]
+    n_points = np.bincount(fi, minlength=n_faces)[:n_faces]
+    tiles = face_tiles(faces, samples, tile_size_m)
 
     out_month = np.full((n_faces, 12), np.nan)
     out_unshaded = np.full((n_faces, 12), np.nan)
     out_beam = np.full(n_faces, np.nan)
     out_svf = np.full(n_faces, np.nan)
-    n_points = np.bincount(fi, minlength=n_faces)[:n_faces]
-    kept = [] if keep_points else None
-
-    # spatial tiles of faces
-    cx = np.zeros(n_faces)
-    cy = np.zeros(n_faces)
-    if len(sampled):
-        cx_s = np.zeros(len(sampled))
-        cy_s = np.zeros(len(sampled))
-        np.add.at(cx_s, np.searchsorted(sampled, fi[np.isin(fi, sampled)]), xyz[np.isin(fi, sampled), 0])
-        np.add.at(cy_s, np.searchsorted(sampled, fi[np.isin(fi, sampled)]), xyz[np.isin(fi, sampled), 1])
-        cnt = np.maximum(n_points[sampled], 1)
-        cx[sampled], cy[sampled] = cx_s / cnt, cy_s / cnt
-    tile = np.stack([np.floor(cx / tile_size_m), np.floor(cy / tile_size_m)], axis=1)
-    tiles = {}
-    for f in sampled:
-        tiles.setdefault((tile[f, 0], tile[f, 1]), []).append(f)
-    chunks = []
-    for key in sorted(tiles):
-        fl = np.array(tiles[key])
-        for s in range(0, len(fl), CHUNK_FACES):
-            chunks.append((key, fl[s : s + CHUNK_FACES]))
+    kept = []
     use_subset = (
         neighbour_radius_m is not None
         and scene is not None
         and getattr(scene, "n_triangles", 0) > SUBSET_MIN_TRIANGLES
         and len(tiles) > 1
     )
-    month_of_bin = _month_matrix(bins.bin_month)
-    sub_scene, sub_key = None, None
-    cache: dict = {}  # orientation -> basis, kept across chunks when bins are few (Tregenza)
-    local_cache: dict = {}
-    cacheable = len(bins.bin_dir) <= 2000
+    cache: dict = {}  # orientation -> basis, shared by the tiles
     rays = 0
     rays_before = int(getattr(scene, "rays_cast", 0) or 0)
-    for key, fl in tqdm(chunks, desc="solar", unit="chunk", disable=not progress):
-        # points of these faces
-        lo = np.searchsorted(fi_sorted, fl, side="left")
-        hi = np.searchsorted(fi_sorted, fl, side="right")
-        pidx = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])]
-        if use_subset and key != sub_key:
-            if sub_scene is not None:
-                rays += sub_scene.rays_cast
-            pts = xyz[pidx]
-            bounds = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
-            sub_scene, sub_key = scene.subset_around(bounds, neighbour_radius_m), key
-        sc = sub_scene if use_subset else scene
-        # faces sharing an orientation (all flat roofs with the mounting assumption, and any two
-        # faces equal after rounding to ``orientation_step_deg``) share one irradiation basis
-        o = np.stack([tilt[fl], azim[fl]], axis=1)
-        if orientation_step_deg:
-            o = np.round(o / orientation_step_deg) * orientation_step_deg
-            o[:, 1] = np.mod(o[:, 1], 360.0)
-        orient, inv = np.unique(o, axis=0, return_inverse=True)
-        inv = inv.ravel()
-        keys = [tuple(k) for k in orient]
-        todo = [i for i, k in enumerate(keys) if k not in cache]
-        if todo:
-            fresh = face_basis(orient[todo, 0], orient[todo, 1], inputs, bins, albedo=albedo, model=model)
-            for j, i in enumerate(todo):
-                value = tuple(a[j] for a in fresh)
-                if cacheable:
-                    cache[keys[i]] = value
-                else:
-                    local_cache[keys[i]] = value
-        rows = [cache.get(k) or local_cache[k] for k in keys]
-        local_cache.clear()
-        beam_bins, diff_m, ground_m, beam_m = (np.stack([r[c] for r in rows])[inv] for c in range(4))
-        local = np.searchsorted(fl, fi[pidx]) if np.all(np.diff(fl) > 0) else _local_index(fl, fi[pidx])
-        p_xyz, p_nrm = xyz[pidx], nrm[pidx]
-        if sc is None:
-            vis = np.ones((len(pidx), len(bins.directions)), dtype=bool)
-            svf = np.ones(len(pidx))
-        else:
-            vis = sc.patch_visible(p_xyz, p_nrm, bins.directions)
-            # a bin direction at or behind the panel plane (grazing sun, the binned direction on
-            # the wrong side) is not a shading decision: the bin's beam already carries cos(AOI)
-            # clipping, and it is tiny, so such pairs count as visible rather than lost
-            with np.errstate(invalid="ignore"):
-                vis |= (p_nrm @ bins.directions.T) <= 0
-            svf = sc.sky_view_factor(p_xyz, p_nrm, n_rays=svf_rays)
-        svf = np.where(np.isfinite(svf), svf, 0.0)
-        p_month = np.empty((len(pidx), 12))
-        for s in range(0, len(pidx), CHUNK_POINTS):
-            e = min(len(pidx), s + CHUNK_POINTS)
-            lv = local[s:e]
-            shaded_beam = (vis[s:e][:, bins.bin_dir] * beam_bins[lv]) @ month_of_bin
-            p_month[s:e] = shaded_beam + svf[s:e, None] * diff_m[lv] + ground_m[lv]
-        unshaded = beam_m + diff_m + ground_m
-        wgt = parea[pidx]
-        ok = np.isfinite(p_xyz).all(axis=1)
-        wgt = np.where(ok, wgt, 0.0)
-        wsum = np.bincount(local, weights=wgt, minlength=len(fl))
-        safe = np.where(wsum > 0, wsum, 1.0)
-        fm = np.stack([np.bincount(local, weights=wgt * p_month[:, m], minlength=len(fl)) for m in range(12)], 1)
-        out_month[fl] = np.where(wsum[:, None] > 0, fm / safe[:, None], np.nan)
-        out_svf[fl] = np.where(wsum > 0, np.bincount(local, weights=wgt * svf, minlength=len(fl)) / safe, np.nan)
-        out_unshaded[fl] = unshaded
-        out_beam[fl] = beam_m.sum(axis=1)
-        if keep_points:
-            p_year = p_month.sum(axis=1)
-            u_year = unshaded.sum(axis=1)[local]
-            kept.append(
-                pd.DataFrame(
-                    {
-                        "x": p_xyz[:, 0], "y": p_xyz[:, 1], "z": p_xyz[:, 2], "face_pos": fl[local],
-                        "area_m2": parea[pidx], "kwh_m2_year": p_year, "unshaded_kwh_m2_year": u_year,
-                        "shading_loss": np.where(u_year > 0, 1.0 - p_year / np.where(u_year > 0, u_year, 1), 0.0),
-                        "sky_view_factor": svf,
-                    }  # fmt: skip
-                )
-            )
+    bar = tqdm(total=sum(len(v) for v in tiles.values()), desc="solar", unit="face", disable=not progress)
+    for key in sorted(tiles):
+        tf = tile_faces(faces, samples, tiles[key])
+        sc = scene
+        if use_subset:  # around the points of the tile's first chunk of faces
+            first = tf.xyz[tf.point_face < CHUNK_FACES]
+            bounds = (first[:, 0].min(), first[:, 1].min(), first[:, 0].max(), first[:, 1].max())
+            sc = scene.subset_around(bounds, neighbour_radius_m)
+        res = tile_irradiance(
+            tf, sc, inputs, bins, albedo=albedo, model=model, svf_rays=svf_rays,
+            orientation_step_deg=orientation_step_deg, keep_points=keep_points, basis_cache=cache,
+        )  # fmt: skip
+        if use_subset:  # each sub-scene counts its own rays (its parent's counter may include them too)
+            rays += sc.rays_cast
+        fl = res.face_pos
+        out_month[fl] = res.month_kwh_m2
+        out_unshaded[fl] = res.unshaded_month_kwh_m2
+        out_beam[fl] = res.beam_kwh_m2_year
+        out_svf[fl] = res.sky_view_factor
+        if res.points is not None:
+            kept.append(res.points)
+        bar.update(len(fl))
+    bar.close()
     year = out_month.sum(axis=1)
     year[np.isnan(out_month).all(axis=1)] = np.nan
     unshaded_year = out_unshaded.sum(axis=1)
@@ -397,9 +555,7 @@ def roof_irradiance(
     table["beam_kwh_m2_year"] = out_beam
     table["shading_loss"] = loss
     table["sky_view_factor"] = out_svf
-    if use_subset:  # each sub-scene counts its own rays (its parent's counter may include them too)
-        rays += sub_scene.rays_cast if sub_scene is not None else 0
-    else:
+    if not use_subset:
         rays = int(getattr(scene, "rays_cast", 0) or 0) - rays_before
     table.attrs["rays_cast"] = int(rays)
     points = pd.concat(kept, ignore_index=True) if keep_points and kept else None
@@ -407,11 +563,6 @@ def roof_irradiance(
         points = pd.DataFrame(columns=["x", "y", "z", "face_pos", "area_m2", "kwh_m2_year",
                                        "unshaded_kwh_m2_year", "shading_loss", "sky_view_factor"])  # fmt: skip
     return table, points
-
-
-def _local_index(fl, f):
-    lookup = {int(v): i for i, v in enumerate(fl)}
-    return np.array([lookup[int(v)] for v in f], dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -443,18 +594,21 @@ def _read_each(reader, files, crs, progress):
 def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_solids=True):
     """(buildings or None, roof_surfaces, solids) from what the user passed."""
     from numazu_geo import citygml
+    from numazu_geo.citygml.sources import source_exists
 
     if isinstance(buildings_or_source, gpd.GeoDataFrame):
         buildings = buildings_or_source
+        if len(buildings) == 0:
+            raise NumazuGeoError("solar_potential: the buildings table is empty (0 rows): nothing to compute")
         crs = buildings.crs
         if roof_surfaces is None or (solids is None and need_solids):
             files = []
             if "source_file" in buildings.columns:
                 files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
-            missing = [f for f in files if not Path(f).exists()]
+            missing = [f for f in files if not source_exists(f)]
             if (not files or missing) and buildings.attrs.get("source"):
                 files = [buildings.attrs["source"]]
-                missing = [f for f in files if not Path(str(f)).exists()]
+                missing = [f for f in files if not source_exists(str(f))]
             if not files or missing:
                 raise NumazuGeoError(
                     "solar_potential: cannot find the CityGML files of these buildings "
@@ -535,6 +689,7 @@ def solar_potential(
     keep_points: bool = False,
     hourly=None,
     progress: bool = True,
+    max_weather_distance_km: float | None = None,
 ) -> SolarResult:
     """Annual rooftop irradiation and PV potential per roof face and per building.
 
@@ -574,6 +729,9 @@ def solar_potential(
         climate goes into ``result.hourly`` (kWh, timestamps x buildings; sums to ``kwh_year``).
         Default None: annual and monthly only (the fast path is unchanged).
     progress : tqdm progress bars.
+    max_weather_distance_km : how far a weather file's site may lie from the buildings
+        (:func:`~numazu_geo.solar.climate.climate_for_site`; default: warn beyond 50 km, refuse a
+        site outside Japan for buildings in Japan). The sun is always computed at the buildings.
 
     Returns
     -------
@@ -607,6 +765,7 @@ def solar_potential(
             )  # fmt: skip
     else:
         clim = load_climate(climate, year=year, site=site)
+        clim = climate_for_site(clim, site, max_distance_km=max_weather_distance_km)  # sun at the buildings
 
     if not shading:
         scene = None
