@@ -33,6 +33,7 @@ _SUBCOMMAND_MODULES = (
     "numazu_geo.energy.cli",  # energy, resilience
     "numazu_geo.greenview.cli",  # greenview
     "numazu_geo.maps.cli",  # map
+    "numazu_geo.mobility.cli",  # trips
     "numazu_geo.demo",  # demo
 )
 

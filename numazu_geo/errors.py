@@ -85,3 +85,7 @@ class EnergyInputError(NumazuGeoError, ValueError):
     """An hourly energy series (PV, load) or a storage description (battery, EV) is not usable as
     given: lengths, time zones or steps differ, values are negative or missing, a battery has no
     power, a shelter id does not exist. Nothing is resampled or filled silently."""
+
+
+class TrackFileError(InputFileError):
+    """A GPS track file (GPX, GeoJSON, CSV) could not be read or holds no usable fixes."""

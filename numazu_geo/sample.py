@@ -188,6 +188,18 @@ _CODELISTS: dict[str, tuple[tuple[str, str], ...]] = {
 # --------------------------------------------------------------------------------------------
 
 
+def street_grid(center_lat: float = NUMAZU_STATION_LAT, center_lon: float = NUMAZU_STATION_LON) -> dict:
+    """The sample district's street grid, for tools that place things on its streets (e.g. synthetic GPS tracks).
+
+    Street centre lines run at ``a = (i + 0.5) * pitch_a_m`` and ``b = (j + 0.5) * pitch_b_m``
+    (integers ``i``, ``j``) in the grid frame (a, b), metres; the frame is rotated by
+    ``rotation_deg`` (counter-clockwise) on the local plane ``local_crs`` centred on the district:
+    ``x = a cos(r) - b sin(r)``, ``y = a sin(r) + b cos(r)``. Block (0, 0) is the station square.
+    """
+    return {"local_crs": _local_crs(center_lat, center_lon), "pitch_a_m": BLOCK_PITCH_A_M,
+            "pitch_b_m": BLOCK_PITCH_B_M, "street_width_m": STREET_WIDTH_M, "rotation_deg": GRID_ROTATION_DEG}
+
+
 # --------------------------------------------------------------------------------------------
 # Result type
 # --------------------------------------------------------------------------------------------
@@ -221,6 +233,8 @@ class DistrictSample:
     local_crs: str
     bytes_written: int
     seed: int
+    #: the place-context files (streets and station square ``udx/tran``, river, sea and port ``udx/wtr``)
+    context_files: list = dataclasses.field(default_factory=list)
 
     @property
     def n_buildings(self) -> int:
@@ -505,7 +519,27 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
         height=height, ground=ground, rise=rise, area=area, flood_l1=flood_l1, flood_l2=flood_l2, tsunami=tsu,
         has_year=has_year, year=year, struct=struct, bclass=bclass, floor_area=floor_area, gml_id=gml_id,
         building_id=building_id, lat=lat_c, lon=lon_c, zone=zone, tall=tall, ridge_az=ridge_az, shed_az=shed_az,
+        names=_landmark_names(usage, height, area, zone),
     )
+
+
+#: Names given to a few buildings of the sample (gml:name), so that maps have landmarks to label.
+#: Invented for the synthetic district; no real building is meant.
+LANDMARK_NAMES = {"tallest": "駅前タワー（サンプル）", "largest_shop": "ショッピングセンター（サンプル）",
+                  "office": "駅前オフィス（サンプル）"}
+
+
+def _landmark_names(usage: np.ndarray, height: np.ndarray, area: np.ndarray, zone: np.ndarray) -> list:
+    """gml:name of each building: the tallest, the largest shop and the largest public building get one."""
+    names = [""] * len(usage)
+    if len(usage) < 10:
+        return names
+    names[int(np.argmax(height))] = LANDMARK_NAMES["tallest"]
+    for key, codes in (("largest_shop", ("402", "404")), ("office", ("401",))):
+        cand = np.flatnonzero(np.isin(usage, codes) & (np.asarray(names) == ""))
+        if len(cand):
+            names[int(cand[np.argmax(area[cand])])] = LANDMARK_NAMES[key]
+    return names
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,9 +618,13 @@ def _building_geometry(d: dict, i: int):
 
 _CL = "../../codelists/"
 
+#: comment written at the top of every file, so that credits can tell synthetic data from PLATEAU's
+SYNTHETIC_COMMENT = "<!-- numazu-geo synthetic sample district: not PLATEAU data -->\n"
+
 _HEADER = (
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    "<core:CityModel xmlns:brid=\"http://www.opengis.net/citygml/bridge/2.0\""
+    + SYNTHETIC_COMMENT
+    + "<core:CityModel xmlns:brid=\"http://www.opengis.net/citygml/bridge/2.0\""
     " xmlns:tran=\"http://www.opengis.net/citygml/transportation/2.0\""
     " xmlns:frn=\"http://www.opengis.net/citygml/cityfurniture/2.0\""
     " xmlns:wtr=\"http://www.opengis.net/citygml/waterbody/2.0\""
@@ -655,6 +693,7 @@ def _building_xml(d: dict, i: int, pos: list[str], lod0: list, lod1: list, lod2)
     num = i + 1
     out = [
         f"\t<core:cityObjectMember>\n\t\t<bldg:Building gml:id=\"{d['gml_id'][i]}\">\n",
+        f"{_T3}<gml:name>{d['names'][i]}</gml:name>\n" if d.get("names") and d["names"][i] else "",
         f"{_T3}<core:creationDate>{CREATION_DATE}</core:creationDate>\n",
         f"{_T3}<bldg:class codeSpace=\"{_CL}Building_class.xml\">{d['bclass'][i]}</bldg:class>\n",
         f"{_T3}<bldg:usage codeSpace=\"{_CL}Building_usage.xml\">{d['usage'][i]}</bldg:usage>\n",
@@ -785,6 +824,137 @@ def _codelist_xml(name: str, entries: Iterable[tuple[str, str]]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Place context: streets (tran), river, sea and port (wtr), the station square
+# --------------------------------------------------------------------------------------------
+
+#: Half-size (m) of the square around the station that the context features cover at least, so
+#: that the river and the coast appear around even a small district (display choice).
+CONTEXT_HALF_SIZE_M = 2000.0
+#: Extra margin (m) of context around the buildings of a large district.
+CONTEXT_MARGIN_M = 300.0
+#: Names written on the context features (gml:name), as PLATEAU writes them on water bodies.
+RIVER_NAME = "狩野川"
+SEA_NAME = "駿河湾"
+PORT_NAME = "沼津港"
+STATION_NAME = "沼津駅"
+#: The harbour basin of the sample: a rectangle (m, east x north) just east of the river mouth
+#: (a rough placement, like the river and the shore; not traced from a map).
+PORT_SIZE_M = (260.0, 160.0)
+
+_CONTEXT_HEADER_NS = _HEADER.split("\t<gml:boundedBy>")[0]
+
+
+def _context_shapes(d: dict) -> dict:
+    """Local-metre shapely geometries of the context features: {"roads": [...], "river": g, "sea": g,
+    "port": g, "station": g}."""
+    import shapely
+    from shapely import affinity
+
+    to_local = _transformers(d["local"])[1]
+    river_xy = np.array([to_local.transform(lo, la) for la, lo in KANO_RIVER_LATLON])
+    shore_xy = np.array([to_local.transform(lo, la) for la, lo in SHORE_LATLON])
+    half = CONTEXT_HALF_SIZE_M
+    x0 = min(float(np.min(d["x"])) - CONTEXT_MARGIN_M, -half)
+    x1 = max(float(np.max(d["x"])) + CONTEXT_MARGIN_M, half)
+    y0 = min(float(np.min(d["y"])) - CONTEXT_MARGIN_M, -half)
+    y1 = max(float(np.max(d["y"])) + CONTEXT_MARGIN_M, half)
+    extent = shapely.box(x0, y0, x1, y1)
+    river = shapely.LineString(river_xy).buffer(KANO_RIVER_HALF_WIDTH_M, cap_style="flat")
+    far = 20000.0
+    sea = shapely.Polygon([(shore_xy[0, 0] - far, shore_xy[0, 1]), *map(tuple, shore_xy),
+                           (shore_xy[-1, 0] + far, shore_xy[-1, 1]), (shore_xy[-1, 0] + far, -far),
+                           (shore_xy[0, 0] - far, -far)])
+    mouth = river_xy[-1]
+    pw, ph = PORT_SIZE_M
+    port = shapely.box(mouth[0] + 40.0, mouth[1] - ph / 2, mouth[0] + 40.0 + pw, mouth[1] + ph / 2)
+    port = port.difference(sea).difference(river)
+    water = shapely.union_all([river, sea, port])
+    # streets: the grid lines between blocks (the same grid as the plots), minus the water
+    g = math.radians(GRID_ROTATION_DEG)
+    reach = math.hypot(x1 - x0, y1 - y0)
+    ka, kb = int(reach / BLOCK_PITCH_A_M) + 2, int(reach / BLOCK_PITCH_B_M) + 2
+    roads = []
+    for i in range(-ka, ka + 1):
+        a = (i + 0.5) * BLOCK_PITCH_A_M
+        roads.append(shapely.box(a - STREET_WIDTH_M / 2, -reach, a + STREET_WIDTH_M / 2, reach))
+    for j in range(-kb, kb + 1):
+        b = (j + 0.5) * BLOCK_PITCH_B_M
+        roads.append(shapely.box(-reach, b - STREET_WIDTH_M / 2, reach, b + STREET_WIDTH_M / 2))
+    roads = [affinity.rotate(r, GRID_ROTATION_DEG, origin=(0, 0)) for r in roads]
+    roads = [r.intersection(extent).difference(water) for r in roads]
+    roads = [r for r in roads if not r.is_empty and r.area > 1.0]
+    # the station square: the block at the grid origin (no buildings stand on it)
+    inner_a, inner_b = BLOCK_PITCH_A_M - STREET_WIDTH_M, BLOCK_PITCH_B_M - STREET_WIDTH_M
+    station = affinity.rotate(shapely.box(-inner_a / 2, -inner_b / 2, inner_a / 2, inner_b / 2), g,
+                              origin=(0, 0), use_radians=True)
+    clip = lambda geom: geom.intersection(extent)  # noqa: E731
+    return {"roads": roads, "river": clip(river.difference(sea)), "sea": clip(sea), "port": clip(port),
+            "station": station}
+
+
+def _surface_xml(d: dict, geom, z: float, indent: str) -> str:
+    """gml:MultiSurface members (lat lon h) for a local-metre (Multi)Polygon."""
+    import shapely
+
+    out = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon" or part.is_empty:
+            continue
+        part = shapely.geometry.polygon.orient(part, 1.0)
+        rings = [("exterior", part.exterior)] + [("interior", r) for r in part.interiors]
+        body = []
+        for kind, ring in rings:
+            xy = np.asarray(ring.coords)[:, :2]
+            lon, lat = d["to_geo"].transform(xy[:, 0], xy[:, 1])
+            pos = " ".join(f"{la:.9f} {lo:.9f} {z:.3f}" for la, lo in zip(lat, lon))
+            body.append(f"<gml:{kind}><gml:LinearRing><gml:posList>{pos}</gml:posList></gml:LinearRing></gml:{kind}>")
+        out.append(f"{indent}<gml:surfaceMember><gml:Polygon>{''.join(body)}</gml:Polygon></gml:surfaceMember>\n")
+    return "".join(out)
+
+
+def _context_files(d: dict, center_mesh: str) -> dict[str, bytes]:
+    """{relative path: bytes} of the tran and wtr files (streets, station square; river, sea, port)."""
+    shapes = _context_shapes(d)
+    ind = "\t" * 5
+    envelope = (
+        "\t<gml:boundedBy>\n\t\t<gml:Envelope srsName=\"http://www.opengis.net/def/crs/EPSG/0/6697\" srsDimension=\"3\">\n"
+        "\t\t\t<gml:lowerCorner>{lo}</gml:lowerCorner>\n\t\t\t<gml:upperCorner>{hi}</gml:upperCorner>\n"
+        "\t\t</gml:Envelope>\n\t</gml:boundedBy>\n"
+    )
+
+    def env(geoms) -> str:
+        import shapely
+
+        x0, y0, x1, y1 = shapely.union_all(list(geoms)).bounds
+        lon, lat = d["to_geo"].transform([x0, x1], [y0, y1])
+        return envelope.format(lo=f"{min(lat):.9f} {min(lon):.9f} 0", hi=f"{max(lat):.9f} {max(lon):.9f} 0")
+
+    def member(tag: str, fid: str, name: str | None, lod_tag: str, geom, attrs: str = "") -> str:
+        nm = f"\t\t\t<gml:name>{name}</gml:name>\n" if name else ""
+        return (f"\t<core:cityObjectMember>\n\t\t<{tag} gml:id=\"{fid}\">\n{nm}"
+                f"\t\t\t<core:creationDate>{CREATION_DATE}</core:creationDate>\n{attrs}"
+                f"\t\t\t<{lod_tag}>\n\t\t\t\t<gml:MultiSurface>\n{_surface_xml(d, geom, 0.0, ind)}"
+                f"\t\t\t\t</gml:MultiSurface>\n\t\t\t</{lod_tag}>\n\t\t</{tag}>\n\t</core:cityObjectMember>\n")
+
+    road_cls = f"\t\t\t<tran:class codeSpace=\"{_CL}TransportationComplex_class.xml\">1040</tran:class>\n"
+    tran = [member("tran:Road", f"tran_sample_{k}", None, "tran:lod1MultiSurface", r, road_cls)
+            for k, r in enumerate(shapes["roads"])]
+    tran.append(member("tran:Square", "tran_sample_station", STATION_NAME, "tran:lod1MultiSurface", shapes["station"]))
+    wtr = []
+    for key, name in (("river", RIVER_NAME), ("sea", SEA_NAME), ("port", PORT_NAME)):
+        if not shapes[key].is_empty:
+            wtr.append(member("wtr:WaterBody", f"wtr_sample_{key}", name, "wtr:lod1MultiSurface", shapes[key]))
+    head = _CONTEXT_HEADER_NS
+    return {
+        f"udx/tran/{center_mesh}_tran_6697_op.gml":
+            (head + env(shapes["roads"] + [shapes["station"]]) + "".join(tran) + _FOOTER).encode("utf-8"),
+        f"udx/wtr/{center_mesh}_wtr_6697_op.gml":
+            (head + env([shapes[k] for k in ("river", "sea", "port") if not shapes[k].is_empty])
+             + "".join(wtr) + _FOOTER).encode("utf-8"),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------------------------
 
@@ -893,6 +1063,7 @@ def make_district(
 
     codelists = {f"codelists/{name}.xml": ("\ufeff" + _codelist_xml(name, entries)).encode("utf-8")
                  for name, entries in _CODELISTS.items()}
+    context = _context_files(d, center_mesh)
     try:
         if as_zip:
             target = out if out.suffix.lower() == ".zip" else out / DEFAULT_ZIP_NAME
@@ -904,7 +1075,7 @@ def make_district(
                         with zf.open(info, "w", force_zip64=True) as fh:
                             written += stream(fh, idx)
                         files.append(f"udx/bldg/{fname}")
-                    for name, data in codelists.items():
+                    for name, data in {**context, **codelists}.items():
                         info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                         info.compress_type = zipfile.ZIP_DEFLATED
                         zf.writestr(info, data)
@@ -920,8 +1091,8 @@ def make_district(
                         written += stream(fh, idx)
                 files.append(os.path.relpath(gml_dir / fname, root).replace(os.sep, "/"))
             if not (one_file and out.suffix.lower() == ".gml"):
-                for name, data in codelists.items():
-                    with atomic_path(root / name, suffix=".xml") as tmp:
+                for name, data in {**context, **codelists}.items():
+                    with atomic_path(root / name, suffix=Path(name).suffix) as tmp:
                         tmp.write_bytes(data)
             result_path = gml_dir / next(iter(groups)) if one_file else out
     finally:
@@ -931,8 +1102,9 @@ def make_district(
 
     truth = _truth(d, meshes, source_file)
     w = float(truth["lon"].min()), float(truth["lat"].min()), float(truth["lon"].max()), float(truth["lat"].max())
+    written_context = [] if (one_file and out.suffix.lower() == ".gml" and not as_zip) else sorted(context)
     return DistrictSample(path=result_path, truth=truth, files=files, bbox=w, local_crs=d["local"],
-                          bytes_written=written, seed=int(seed))
+                          bytes_written=written, seed=int(seed), context_files=written_context)
 
 
 def _truth(d: dict, meshes: np.ndarray, source_file: np.ndarray) -> pd.DataFrame:
@@ -948,6 +1120,7 @@ def _truth(d: dict, meshes: np.ndarray, source_file: np.ndarray) -> pd.DataFrame
     return pd.DataFrame({
         "gml_id": pd.array(d["gml_id"], dtype="string"),
         "building_id": pd.array(d["building_id"], dtype="string"),
+        "name": pd.array([v or None for v in d["names"]], dtype="string"),
         "measured_height_m": d["height"].astype(float),
         "lod": d["lod"].astype(np.int64),
         "roof_type": pd.array(d["roof"], dtype="string"),

@@ -16,6 +16,9 @@ from numazu_geo.co2.factors import (
     factor_kg_per_kwh,
     kwh_to_co2_kg,
     load_table,
+    transport_factor,
+    transport_factors,
+    transport_g_per_pkm,
 )
 
 __all__ = [
@@ -29,4 +32,7 @@ __all__ = [
     "kwh_to_co2_kg",
     "load_table",
     "summarise_district",
+    "transport_factor",
+    "transport_factors",
+    "transport_g_per_pkm",
 ]

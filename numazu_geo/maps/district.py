@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import geopandas as gpd
 
-from numazu_geo.maps.deck import PLATEAU_CITY, PLATEAU_YEAR, save_html, view
-from numazu_geo.maps.layers import buildings_layer
+from numazu_geo.maps.deck import save_html, view
+from numazu_geo.maps.layers import buildings_layer, labels_layer, place_layers
+
+log = logging.getLogger(__name__)
 
 _TITLES = {
     "kwh_m2_year": {"ja": "屋根の年間日射量（3D）", "en": "Rooftop solar irradiation (3D)"},
@@ -38,6 +41,26 @@ def _buildings_of(result) -> gpd.GeoDataFrame:
     )
 
 
+def context_source(buildings: gpd.GeoDataFrame):
+    """Where the buildings' dataset lies (a zip, or a building file inside ``udx/bldg``), from ``source_file``."""
+    if "source_file" not in buildings.columns:
+        return None
+    for label in buildings["source_file"].dropna().astype(str).unique()[:1]:
+        if "!" in label and label.split("!", 1)[0].lower().endswith(".zip"):
+            zip_path = label.split("!", 1)[0]
+            return zip_path if Path(zip_path).is_file() else None
+        return label if Path(label).is_file() else None
+    return None
+
+
+def district_title(column: str | None, place: str | None, lang: str) -> str:
+    """「<place> <analysis>」, e.g. 「大田区 屋根の年間日射量（3D）」."""
+    what = _TITLES.get(column, {}).get(lang) or ("3D都市モデル" if lang == "ja" else "3D city model")
+    if not place:
+        return what
+    return f"{place} {what}" if lang == "ja" else f"{place[:1].upper() + place[1:]}: {what}"
+
+
 def district_map(
     result,
     path: str | os.PathLike,
@@ -46,24 +69,48 @@ def district_map(
     title: str | None = None,
     subtitle: str | None = None,
     color_by: str | None = None,
+    stretch: bool = False,
     offline: bool = True,
-    city: str = PLATEAU_CITY,
-    year: int | str = PLATEAU_YEAR,
+    context=True,
+    city: str | None = None,
+    year: int | str | None = None,
     attribution: str | None = None,
 ) -> Path:
     """Write the 3D district map of ``result`` (SolarResult, buildings GeoDataFrame or GeoParquet path).
 
     Buildings are extruded to their heights and coloured by ``color_by`` (default: roof
-    irradiation ``kwh_m2_year`` when present, else height). Returns the path of the offline HTML.
+    irradiation ``kwh_m2_year`` when present, else height) over the quantity's fixed range
+    (``stretch=True`` for this data's range). For roof quantities, walls are neutral and roofs
+    coloured: a SolarResult's LOD2 roof faces where the data has them, flat caps elsewhere.
+    ``context=True`` draws the dataset's roads, water, land use and flood/tsunami areas (when its
+    folder or zip has them) under the buildings, and labels named buildings and places; pass a
+    PLATEAU folder/zip to read context from elsewhere, or False for none. Title and credits come
+    from the data (city and year); ``attribution`` or ``city``/``year`` override the credit.
+    Returns the path of the offline HTML.
     """
+    from numazu_geo.maps.credits import place_name
+
     buildings = _buildings_of(result)
-    layer = buildings_layer(buildings, color_by=color_by, lang=lang)
+    faces = getattr(result, "faces", None)
+    layer = buildings_layer(buildings, color_by=color_by, lang=lang, stretch=stretch,
+                            roof_faces=faces if isinstance(faces, gpd.GeoDataFrame) else None)
     shown = color_by or next((c for c in ("kwh_m2_year", "measured_height_m", "usage") if c in buildings.columns), None)
-    if title is None:
-        title = _TITLES.get(shown, {}).get(lang) or ("3D都市モデル" if lang == "ja" else "3D city model")
-    if subtitle is None:
-        n = len(buildings)
-        subtitle = f"{city} · 建物 {n:,} 棟" if lang == "ja" else f"{n:,} buildings"
-    deck = view(layer, title=title, subtitle=subtitle, lang=lang, attribution=attribution, city=city, year=year,
-                basemap="gsi")
+    titles = {lg: title if (title and lg == lang) else district_title(shown, place_name(buildings, lg), lg)
+              for lg in ("ja", "en")}
+    n = len(buildings)
+    subtitles = {"ja": f"建物 {n:,} 棟", "en": f"{n:,} buildings"}
+    if subtitle is not None:
+        subtitles[lang] = subtitle
+    ctx = []
+    if context is not False and context is not None:
+        source = context_source(buildings) if context is True else context
+        if source is not None:
+            west, south, east, north = layer.bounds_lonlat
+            pad = max(east - west, north - south) * 0.6 + 0.005
+            ctx = place_layers(source, lang=lang, bbox=(west - pad, south - pad, east + pad, north + pad))
+    names = labels_layer(buildings)
+    if names is not None:
+        ctx.append(names)
+    deck = view(layer, title=titles, subtitle=subtitles, lang=lang, attribution=attribution, city=city, year=year,
+                basemap="gsi", provenance=result, context=ctx)
     return save_html(deck, path, offline=offline)
