@@ -58,6 +58,10 @@ def test_annual_path_unchanged_and_follow_up_call(hourly_result, climate_year):
         hourly_pv(plain, ["S"])
     with pytest.raises(KeyError, match="not in the result"):
         hourly_pv(plain, ["nope"], scene=scene)
+    from numazu_geo.solar.hourly import building_hourly_pv
+
+    with pytest.raises(MemoryError, match="name the buildings"):
+        building_hourly_pv(plain.faces, None, None, climate_year, True, plain.parameters, max_bytes=1000)
 
 
 def test_ac_kwh_follows_the_pv_model():

@@ -45,6 +45,7 @@ def register(subparsers) -> None:
     r.add_argument("source", help="buildings GeoParquet with source_file, or a CityGML file, folder or zip")
     r.add_argument("-o", "--output", required=True, help="shelter table (.parquet, .gpkg, .geojson or .csv)")
     r.add_argument("--shelters", help="comma-separated building ids (building_id or gml_id)")
+    r.add_argument("--usages", default="422", help="shelter usage codes when no ids are given (default 422: schools, halls)")
     r.add_argument("--critical-load-kw", type=float, required=True, help="critical load of each shelter (kW, constant)")
     r.add_argument("--battery", default=None, help="battery data-sheet name in data/storage_specs.csv (default: none)")
     r.add_argument("--battery-kwh", type=float, help="battery capacity (kWh); power and efficiency from --battery's sheet")
@@ -115,9 +116,10 @@ def run_resilience(args) -> int:
 
         buildings = citygml.read_buildings(source, progress=not args.no_progress)
     ids = [s.strip() for s in args.shelters.split(",") if s.strip()] if args.shelters else None
-    shelters = select_shelters(buildings, ids)
+    usages = tuple(u.strip() for u in args.usages.split(",") if u.strip())
+    shelters = select_shelters(buildings, ids, usages=usages)
     if shelters.empty:
-        raise EnergyInputError("resilience: no shelters (no building of usage 422 here); pass --shelters ids")
+        raise EnergyInputError(f"resilience: no shelters (no building of usage {', '.join(usages)} here); pass --shelters ids")
     keys = list(dict.fromkeys(_building_key(shelters).astype(object)))
     if not args.critical_load_kw > 0:
         raise EnergyInputError(f"--critical-load-kw must be > 0, got {args.critical_load_kw}")

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 #: Faces per chunk when building hourly (faces x timestamps) arrays (~70 MB per component).
 CHUNK_FACES = 128
+#: Largest hourly table (bytes) built without being asked by name: 2 GB (numazu-geo choice, a
+#: quarter of a small 8 GB machine; ~28,000 buildings x 8,760 h). Above it, ``hourly=True`` asks
+#: for the buildings to be named (or ``max_bytes=`` raised).
+HOURLY_MAX_BYTES = 2_000_000_000
 #: PV models :func:`ac_kwh` knows. "plateau": AC = kW x POA (kWh/m2 per hour) x factor K (JIS C
 #: 8907 form, MLIT PLATEAU SolarPotential); "pvwatts": AC = kW x POA x the face's monthly
 #: performance ratio of the pvlib PVWatts chain (``pv.monthly_performance_ratio``), the same
@@ -178,7 +182,8 @@ def face_hourly_poa(
     return out
 
 
-def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict, *, progress: bool = False) -> pd.DataFrame:
+def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict, *, progress: bool = False,
+                       max_bytes: int = HOURLY_MAX_BYTES) -> pd.DataFrame:
     """Hourly AC energy (kWh) of the buildings ``hourly`` names (True: all): timestamps x buildings.
 
     ``faces`` is the annual result's face table (``building_key``, ``kw``, panel angles),
@@ -187,6 +192,12 @@ def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict,
     columns: ``building_key``. ``attrs`` records the PV model, climate and unit.
     """
     keys = _select_buildings(faces, hourly)
+    need = 8 * len(keys) * len(climate.times)
+    if need > max_bytes:
+        raise MemoryError(
+            f"hourly PV for {len(keys):,} buildings x {len(climate.times):,} timestamps needs {need / 1e9:.1f} GB "
+            f"(limit {max_bytes / 1e9:.1f} GB): name the buildings (hourly=[ids]) or run per mesh"
+        )
     known = set(faces["building_key"].astype(object)) if len(faces) else set()
     unknown = [k for k in keys if k not in known]
     if unknown:
