@@ -240,6 +240,9 @@ def test_ledger_on_sample_district(district_buildings):
     assert np.allclose(led2["floor_area_m2"].to_numpy()[:5], expect)
     with pytest.raises(EnergyInputError, match="geographic CRS"):
         energy.building_energy(b2.to_crs(4326))
+    if b["total_floor_area_m2"].notna().all():  # PLATEAU's floor areas need no footprint: any CRS will do
+        geo = energy.building_energy(b.to_crs(4326))
+        assert np.allclose(geo["co2_kg_year"].fillna(-1), led["co2_kg_year"].fillna(-1))
 
 
 def test_ledger_with_solar_and_summaries(district_buildings):
