@@ -20,7 +20,7 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
              lang: str = "ja", progress: bool = True) -> dict:
     """Run the demo pipeline into ``out_dir`` and return a summary dict (also printed by the CLI)."""
     from numazu_geo import co2, maps
-    from numazu_geo.io import to_parquet, write_table
+    from numazu_geo.io import write_tables
     from numazu_geo.sample import make_district
     from numazu_geo.solar import solar_potential
 
@@ -32,9 +32,11 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
                            relief=True, trees=True)  # fmt: skip
     result = co2.add_avoided_co2(solar_potential(sample.path, progress=progress))
     buildings = result.buildings
-    to_parquet(buildings, out / "solar_buildings.parquet")
-    write_table(buildings, out / "solar_buildings.csv")
-    to_parquet(result.faces, out / "solar_faces.parquet")
+    write_tables({  # the three tables replaced together, or none
+        out / "solar_buildings.parquet": buildings,
+        out / "solar_buildings.csv": buildings,
+        out / "solar_faces.parquet": result.faces,
+    })
     map_path = maps.district_map(result, out / "numazu_district_map.html", lang=lang, attribution=maps.SAMPLE_ATTRIBUTION)
     summary = dict(co2.summarise_district(result))
     factor = co2.emission_factor()

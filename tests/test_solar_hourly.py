@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from numazu_geo.solar.climate import default_climate
-from numazu_geo.solar.hourly import ac_kwh, hourly_pv
+from numazu_geo.solar.hourly import ac_kwh, hourly_pv, monthly_ratio
 from numazu_geo.solar.potential import solar_potential
 from tests.test_solar_potential import _district
 
@@ -60,15 +60,24 @@ def test_annual_path_unchanged_and_follow_up_call(hourly_result, climate_year):
         hourly_pv(plain, ["S"])
     with pytest.raises(KeyError, match="not in the result"):
         hourly_pv(plain, ["nope"], scene=scene)
+    from numazu_geo.solar.hourly import building_hourly_pv
+
+    with pytest.raises(MemoryError, match="name the buildings"):
+        building_hourly_pv(plain.faces, None, None, climate_year, True, plain.parameters, max_bytes=1000)
 
 
 def test_ac_kwh_follows_the_pv_model():
-    poa = np.array([[0.5, 1.0]])
-    assert ac_kwh([2.0], poa, {"performance_ratio": 0.8}).tolist() == [[0.8, 1.6]]
+    poa = np.array([[0.5, 1.0, 1.0]])
+    months = np.array([1, 1, 7])
+    plateau = monthly_ratio({"performance_ratio": 0.8}, None, [30.0], [180.0])
+    assert plateau.shape == (1, 12) and (plateau == 0.8).all()
+    assert monthly_ratio({"pv_model": "plateau", "plateau_factor": None}, None, [30.0], [180.0])[0, 0] == 0.88
+    assert ac_kwh([2.0], poa, plateau, months).tolist() == [[0.8, 1.6, 1.6]]
+    # a model with a ratio per month (pvwatts) applies each timestamp's month
+    by_month = np.linspace(0.7, 0.81, 12)[None, :]
+    assert ac_kwh([2.0], poa, by_month, months)[0] == pytest.approx([0.7, 1.4, 2 * by_month[0, 6]])
     with pytest.raises(NotImplementedError, match="pv_model"):
-        ac_kwh([2.0], poa, {"pv_model": "something-else"})
-    with pytest.raises(ValueError, match="faces"):
-        ac_kwh([2.0], poa, {"pv_model": "pvwatts"})
+        monthly_ratio({"pv_model": "something-else"}, None, [30.0], [180.0])
 
 
 def test_hourly_plateau_model_sums_to_annual(hourly_result, climate_year):
