@@ -956,7 +956,16 @@ def _provenance(clim: Climate, params: dict, buildings) -> dict:
     if src:
         credits.extend([src] if isinstance(src, str) else list(src))
     credits.extend(meta.get("data_credit") or [])
+    station = meta.get("station")
+    if station:  # short form for map captions (numazu_geo.maps.credits reads "climate" and "model")
+        name = station.split(" (")[0]
+        sid = meta.get("station_id", "")
+        short_climate = f"JMA normals 1991-2020, station {name} {sid} at {float(meta.get('station_distance_km', 0)):.1f} km"
+    else:
+        short_climate = clim.source
     prov = {
+        "climate": short_climate,
+        "model": f"numazu-geo, PV {params.get('pv_model', 'plateau')}",
         "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate),
         "climate_station": meta.get("station"),
