@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import operator
 import os
 import re
 import time
@@ -27,6 +28,7 @@ import numpy as np
 from lxml import etree
 
 from numazu_geo.citygml import attributes as A
+from numazu_geo.citygml.columns import READER_FIELDS, UNIT_FIELDS
 from numazu_geo.citygml.geometry import LEVEL_TOL_M, newell_normal
 from numazu_geo.citygml.sources import GMLSource, find_codelist_dirs
 from numazu_geo.citygml.versions import APP, BLDG, CORE, GML, HEADER_BYTES, detect_version, root_start_tag
@@ -76,14 +78,9 @@ _ROOF_TEXT = etree.XPath(
     smart_strings=False,
 )
 
-BUILDING_COLUMNS = (
-    "gml_id", "building_id", "city_code", "name", "usage_code", "measured_height_m",
-    "storeys_above_ground", "storeys_below_ground", "year_of_construction", "total_floor_area_m2",
-    "structure_code", "flood_depth_m", "flood_rank_code", "tsunami_depth_m", "landslide", "lod",
-    "ground_z_m", "roof_z_m", "geometry_issue", "usage_cs", "structure_cs", "flood_rank_cs",
-    "parent_id", "footprint_from",
-)  # fmt: skip
-_COL = {name: i for i, name in enumerate(BUILDING_COLUMNS)}
+#: the reader's building rows: tuples of ROW_FIELDS (numazu_geo.citygml.columns), the unit's
+#: attribute values (one C-level attrgetter call) followed by what the reader derives
+_UNIT_VALUES = operator.attrgetter(*UNIT_FIELDS)
 
 MODES = ("buildings", "roofs", "solids")
 
@@ -377,12 +374,13 @@ def _range_reduce(values: np.ndarray, a: np.ndarray, b: np.ndarray, ufunc, empty
 
 
 class _TextPlan:
-    """Geometry of one building row as indices into the file's text list."""
+    """Geometry of one building row as indices into the file's text list, and the row's values
+    taken from its unit (the row is built once its footprint and heights are known)."""
 
-    __slots__ = ("row", "lod0", "lod1", "lod1_range", "roof_range")
+    __slots__ = ("row", "values", "lod", "lod0", "lod1", "lod1_range", "roof_range")
 
-    def __init__(self, row, lod0, lod1, lod1_range, roof_range):
-        self.row, self.lod0, self.lod1 = row, lod0, lod1
+    def __init__(self, row, values, lod, lod0, lod1, lod1_range, roof_range):
+        self.row, self.values, self.lod, self.lod0, self.lod1 = row, values, lod, lod0, lod1
         self.lod1_range, self.roof_range = lod1_range, roof_range
 
 
@@ -406,6 +404,22 @@ def _collect_polys(el, texts: list) -> list[list[int]]:
 
 # --------------------------------------------------------------------------------------------
 # per-mode row builders
+
+
+def _row(values: tuple, lod, ground, roof, issue, parent_id, src) -> tuple:
+    """A building row: the unit's values, then READER_FIELDS (infinite heights become NaN)."""
+    return values + (
+        lod,
+        ground if ground < math.inf else math.nan,
+        roof if roof > -math.inf else math.nan,
+        issue,
+        parent_id,
+        src,
+    )
+
+
+if READER_FIELDS != ("lod", "ground_z_m", "roof_z_m", "geometry_issue", "parent_id", "footprint_from"):
+    raise ImportError("citygml.columns.READER_FIELDS no longer matches reader._row")  # pragma: no cover
 
 
 class _FileReader:
@@ -442,8 +456,8 @@ class _FileReader:
             lod = 2
         else:
             lod = 1 if unit.lod1 is not None else 0
-        self.plans.append(_TextPlan(len(self.row_polys), lod0, lod1, (t1, t2), (t2, t3)))
-        self.res.rows.append(self._row(unit, lod, math.inf, -math.inf, None, None, None))
+        self.plans.append(_TextPlan(len(self.row_polys), _UNIT_VALUES(unit), lod, lod0, lod1, (t1, t2), (t2, t3)))
+        self.res.rows.append(None)  # built in finish_buildings()
         self.row_polys.append(None)
         if t3 >= FLUSH_TEXTS:
             self.finish_buildings()
@@ -492,15 +506,7 @@ class _FileReader:
             ground_l, roof_l = ground.tolist(), roof.tolist()
             for k, plan in enumerate(plans):
                 polys, src, issue = self._plan_footprint(plan, flat, offs, usable, closed_l, tmin_l, tmax_l)
-                g, r = ground_l[k], roof_l[k]
-                if g == math.inf and r > -math.inf:
-                    g = math.nan
-                row = res.rows[base + plan.row]
-                res.rows[base + plan.row] = row[:16] + (
-                    g if g < math.inf else math.nan,
-                    r if r > -math.inf else math.nan,
-                    issue,
-                ) + row[19:23] + (src,)
+                res.rows[base + plan.row] = _row(plan.values, plan.lod, ground_l[k], roof_l[k], issue, None, src)
                 self.row_polys[plan.row] = polys
         self.plans = []
         for polys in self.row_polys:
@@ -584,19 +590,8 @@ class _FileReader:
             for u, (p, psrc, pissue, g, r) in zip(units[1:], geoms[1:]):
                 self._add_row(u, p, pissue, g, r, u.has_lod, psrc, unit.gml_id)
 
-    @staticmethod
-    def _row(unit, lod, ground, roof, issue, parent_id, src):
-        return (
-            unit.gml_id, unit.building_id, unit.city_code, unit.name, unit.usage_code,
-            unit.measured_height_m, unit.storeys_above_ground, unit.storeys_below_ground,
-            unit.year_of_construction, unit.total_floor_area_m2, unit.structure_code,
-            unit.flood_depth_m, unit.flood_rank_code, unit.tsunami_depth_m, unit.landslide, lod,
-            ground if ground < math.inf else math.nan, roof if roof > -math.inf else math.nan,
-            issue, unit.usage_cs, unit.structure_cs, unit.flood_rank_cs, parent_id, src,
-        )  # fmt: skip
-
     def _add_row(self, unit, polys, issue, ground, roof, lod, src, parent_id):
-        self.res.rows.append(self._row(unit, lod, ground, roof, issue, parent_id, src))
+        self.res.rows.append(_row(_UNIT_VALUES(unit), lod, ground, roof, issue, parent_id, src))
         self.row_polys.append(polys)
 
     # roofs -------------------------------------------------------------------------------
