@@ -161,6 +161,7 @@ BUILDING_COLUMNS: tuple[Column, ...] = (
            code_space="structure_cs", keep="last"),  # fmt: skip
     Column("flood_rank_code", "string", merge="flood", code_space="flood_rank_cs"),  # risk records
     Column("footprint_from", "string", merge=None, kind="reader"),
+    Column("roof_type_code", "string", paths=("bldg:roofType",), parser=text, code_space="roof_type_cs"),
     Column("parent_id", "string", merge=None, kind="reader", parts_only=True),
 )  # fmt: skip
 
