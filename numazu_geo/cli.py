@@ -20,6 +20,7 @@ _SUBCOMMAND_MODULES = (
     "numazu_geo.solar.cli",  # solar
     "numazu_geo.greenview.cli",  # greenview
     "numazu_geo.maps.cli",  # map
+    "numazu_geo.pipeline",  # run (whole cities on Dask)
     "numazu_geo.demo",  # demo
 )
 

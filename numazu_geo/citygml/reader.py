@@ -14,12 +14,14 @@ transformed with one vectorised pyproj call and turned into shapely geometries i
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import math
 import operator
 import os
 import re
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -830,23 +832,57 @@ def error_from_result(res: FileResult) -> CityGMLError:
 # many files
 
 
-def _worker(args):
-    src, opts = args
-    gc.disable()  # as in the single-process loop: many small objects, no cycles
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while reading (the reader makes many small objects
+    and no cycles) and restore its previous state afterwards.
+
+    Only in the main thread of a process: elsewhere (a Dask worker's task thread, a thread of a
+    web server) other code shares the interpreter, so the collector is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread() or not gc.isenabled():
+        yield
+        return
+    gc.disable()
     try:
-        return read_file(src, opts)
+        yield
     finally:
         gc.enable()
 
 
+def _worker(args):
+    src, opts = args
+    with gc_paused():
+        return read_file(src, opts)
+
+
+def _in_managed_worker() -> bool:
+    """True inside a process that must not start its own pool: a daemonic process (a
+    ProcessPool or multiprocessing worker) or a Dask worker (its own scheduler parallelises)."""
+    import multiprocessing as mp
+
+    if mp.current_process().daemon:
+        return True
+    try:
+        from distributed import get_worker
+
+        get_worker()
+        return True
+    except (ImportError, ValueError):
+        return False
+
+
 def default_processes(sources: list[GMLSource]) -> int:
-    """Processes to use when ``processes=None``: several only for several large files."""
+    """Processes to use when ``processes=None``: several only for several large files, and
+    never inside a Dask worker or another pool's worker."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
     total = sum(s.size for s in sources)
     if cpus < 2 or len(sources) < PARALLEL_MIN_FILES or total < PARALLEL_MIN_BYTES:
+        return 1
+    if _in_managed_worker():
         return 1
     return max(1, min(cpus, len(sources), PARALLEL_MAX_PROCESSES))
 
@@ -881,14 +917,12 @@ def read_files(
             failures.append({"file": res.label, "error": str(err)})
         results.append(res)
 
-    gc_was_enabled = gc.isenabled()
     try:
         if n_proc == 1:
-            # the reader allocates many small objects and no cycles: the cyclic GC only costs time
-            gc.disable()
             for src in sources:
                 before = bar.n
-                res = read_file(src, opts, progress_cb=bar.update if progress else None)
+                with gc_paused():  # many small objects, no cycles: the cyclic GC only costs time
+                    res = read_file(src, opts, progress_cb=bar.update if progress else None)
                 if progress:
                     bar.update(max(0, src.size - (bar.n - before)))
                 handle(res)
@@ -910,7 +944,5 @@ def read_files(
                 for i in range(len(sources)):
                     handle(done[i])
     finally:
-        if gc_was_enabled:
-            gc.enable()
         bar.close()
     return results, failures
