@@ -26,6 +26,7 @@ _API = {
     "green_view_index": "numazu_geo.greenview",
     "green_view_survey": "numazu_geo.greenview",
     "make_district": "numazu_geo.sample",
+    "run_city": "numazu_geo.pipeline",
 }
 
 __all__ = sorted(_API) + ["__version__"]
