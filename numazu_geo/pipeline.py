@@ -314,27 +314,33 @@ def halo_keys(key: str, ingest: dict, tile_size_m: float, radius_m: float | None
     return out, region
 
 
-def _city_climate(climate, year: int, ingest: dict, crs, quick: bool = False):
-    """One climate for the whole city; the default's site is the centre of all roof faces, as
+def _city_site(ingest: dict, crs):
+    """Where the sun is computed for every mesh: the centre of all roof faces of the city, as
     :func:`~numazu_geo.solar_potential` picks it for the whole city at once."""
     from pyproj import Transformer
 
-    from numazu_geo.solar.climate import default_climate, load_climate
     from numazu_geo.solar.sun import Site, default_site
 
     boxes = np.array([v["faces_bounds"] for v in ingest.values() if v.get("faces_bounds")], dtype=float)
-    site = None
-    if len(boxes):
-        b = [boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()]
-        lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
-            0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3])
-        )
-        base = default_site()
-        site = Site(float(lat), float(lon), base.altitude_m, base.tz, "data centre")
-    if climate is None:
-        return default_climate(year, site=site, days="monthly" if quick else None)
-    clim = load_climate(climate, year=year, site=site)
-    return clim.representative_days(15) if quick else clim
+    if not len(boxes):
+        return None
+    b = [boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()]
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3]))
+    base = default_site()
+    return Site(float(lat), float(lon), base.altitude_m, base.tz, "data centre")
+
+
+def _city_climate(climate, year: int, site, quick: bool):
+    """(the climate every task gets, keyword arguments for solar_potential, the climate as used)."""
+    from numazu_geo.solar.climate import climate_for_site, default_climate, load_climate
+
+    if climate is None:  # each task derives the default at the city's site, as a whole-city run does
+        days = "monthly" if quick else None
+        return None, {"climate_days": days}, default_climate(site, year, days=days)
+    raw = load_climate(climate, year=year, site=site)
+    if quick:
+        raw = raw.representative_days(15)
+    return raw, {}, climate_for_site(raw, site)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -478,10 +484,13 @@ def run_city(
         # ------------------------------------------------------------------ solar
         if "solar" in steps and budget[0] > 0:
             ingest = {k: manifest["parts"][f"ingest/{k}"] for k in keyed if f"ingest/{k}" in manifest["parts"]}
-            clim = _city_climate(climate, year, ingest, target, quick)
-            manifest["climate"] = {"source": clim.source, "approximate": bool(clim.approximate), "year": year}
+            site = _city_site(ingest, target)
+            raw, climate_kw, clim = _city_climate(climate, year, site, quick)
+            manifest["climate"] = {"source": clim.source, "approximate": bool(clim.approximate), "year": year,
+                                   "site": None if site is None else [site.latitude_deg, site.longitude_deg]}  # fmt: skip
+            task_options = {**options, **climate_kw, "site": site, "year": year}
             solar_params = _digest({"crs": wkt, "options": options, "climate": clim.source, "year": year,
-                                    "site": getattr(clim, "site", None)})  # fmt: skip
+                                    "site": manifest["climate"]["site"]})  # fmt: skip
             jobs = []
             for key in ingest:
                 halo, region = halo_keys(key, ingest, tile, radius)
@@ -491,7 +500,7 @@ def run_city(
                     run.skipped["solar"].append(key)
                     continue
                 manifest["parts"].pop(f"solar/{key}", None)
-                jobs.append((key, _solar_task, (key, halo, str(out), clim, options, region), deps))
+                jobs.append((key, _solar_task, (key, halo, str(out), raw, task_options, region), deps))
             missing = sorted(set(keyed) - set(ingest))
             if missing:
                 manifest["halo_incomplete"] = missing  # failed files cast no shade on their neighbours

@@ -20,7 +20,6 @@ from numazu_geo.citygml import read_buildings, read_roof_surfaces  # noqa: E402
 from numazu_geo.pipeline import read_manifest, run_city  # noqa: E402
 from numazu_geo.sample import make_district  # noqa: E402
 from numazu_geo.solar import potential, solar_potential  # noqa: E402
-from numazu_geo.solar.climate import default_climate  # noqa: E402
 from numazu_geo.solar.roofs import roof_faces  # noqa: E402
 
 SPACING_M = 3.0
@@ -61,14 +60,14 @@ def _parts(folder):
 def test_equals_solar_potential_over_the_whole_city(city, full_run):
     assert full_run.complete and not full_run.failed
     got = full_run.read("solar").set_index("building_key").sort_index()
-    # the single-process reference: the whole city at once, the default climate at its roofs' centre
+    # the single-process reference: the whole city at once (default climate, one day a month)
+    whole = solar_potential(city.path, climate_days="monthly", spacing_m=SPACING_M, progress=False)
     faces = roof_faces(read_roof_surfaces(city.path, progress=False))
-    clim = default_climate(site=potential._data_site(faces), days="monthly")
-    assert full_run.manifest["climate"]["source"] == clim.source
-    whole = solar_potential(city.path, climate=clim, spacing_m=SPACING_M, progress=False)
+    site = potential._data_site(faces)
+    assert full_run.manifest["climate"]["site"] == [site.latitude_deg, site.longitude_deg]
     ref = whole.buildings.set_index("building_key").sort_index()
     assert list(got.index) == list(ref.index) and len(ref) == 90
-    for col in ("kwh_year", "kwh_m2_year", "kw", "shading_loss", "sky_view_factor", "co2_avoided_kg_year"):
+    for col in ("kwh_year", "kwh_m2_year", "kw", "shading_loss", "sky_view_factor", "usable_area_m2"):
         np.testing.assert_allclose(got[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-9, atol=1e-12,
                                    err_msg=col)  # fmt: skip
     assert (got["geometry"].geom_equals_exact(ref.loc[got.index, "geometry"], 1e-9)).all()
@@ -77,7 +76,7 @@ def test_equals_solar_potential_over_the_whole_city(city, full_run):
     assert len(solar) == 4 and all(len(v["halo"]) >= 1 for v in solar.values())
     key = max(solar, key=lambda k: solar[k]["rows"]).split("/")[1]
     mesh_file = next(p for p in (city.path / "udx" / "bldg").glob(f"{key}_*.gml"))
-    alone = solar_potential(mesh_file, climate=clim, spacing_m=SPACING_M, progress=False).buildings
+    alone = solar_potential(mesh_file, climate_days="monthly", site=site, spacing_m=SPACING_M, progress=False).buildings
     alone = alone.set_index("building_key")["kwh_year"]
     assert not np.allclose(alone.to_numpy(), got.loc[alone.index, "kwh_year"].to_numpy(), rtol=1e-9)
 

@@ -20,6 +20,7 @@ _API = {
     "SolarResult": "numazu_geo.solar.potential",
     "roof_irradiance": "numazu_geo.solar.potential",
     "tile_irradiance": "numazu_geo.solar.potential",
+    "hourly_pv": "numazu_geo.solar.hourly",
     "Climate": "numazu_geo.solar.climate",
     "default_climate": "numazu_geo.solar.climate",
     "read_epw": "numazu_geo.solar.climate",
