@@ -97,7 +97,9 @@ def test_parts_are_geoparquet_per_mesh(city, full_run):
 def test_rerun_redoes_nothing(city, client, full_run, tmp_path):
     out = full_run.out_dir
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
-    again = run_city(city.path, out, client=client, spacing_m=SPACING_M, quick=True, progress=False)
+    # joining a running scheduler by its address (as `--scheduler` does) changes nothing else
+    again = run_city(city.path, out, scheduler=client.scheduler.address, spacing_m=SPACING_M, quick=True,
+                     progress=False)  # fmt: skip
     assert again.computed == {"ingest": [], "solar": []}
     assert sorted(again.skipped["solar"]) == sorted(full_run.manifest["inputs"])
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")} == before

@@ -21,6 +21,7 @@ import math
 import operator
 import os
 import re
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -873,12 +874,13 @@ def _in_managed_worker() -> bool:
 
     if mp.current_process().daemon:
         return True
+    distributed = sys.modules.get("distributed")  # not imported: not a Dask worker
+    if distributed is None:
+        return False
     try:
-        from distributed import get_worker
-
-        get_worker()
+        distributed.get_worker()
         return True
-    except (ImportError, ValueError):
+    except ValueError:
         return False
 
 
