@@ -52,7 +52,7 @@ def test_wall_shading_matches_geometry_hour_by_hour(quick_climate):
     p = exact.points.iloc[0]
     assert (p["x"], p["y"]) == pytest.approx((X0, Y0))
 
-    x = climate_inputs(quick_climate)
+    x = climate_inputs(exact.climate)  # the climate used: its sun is at the roofs (climate_for_site)
     comp = poa_components([0.0], [180.0], x["zenith"], x["azimuth"], x["dni"], x["ghi"], x["dhi"], x["dni_extra"], x["airmass"])
     w = x["weight_h"].to_numpy() / 1000
     sun = sun_vectors(x["elevation"], x["azimuth"])

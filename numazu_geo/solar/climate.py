@@ -716,7 +716,11 @@ def load_climate(
     if isinstance(climate, Climate):
         return climate
     if isinstance(climate, pd.DataFrame):
-        return Climate(climate.copy(), site or default_site(), "user DataFrame")
+        clim = Climate(climate.copy(), site or default_site(), "user DataFrame")
+        data_year = int(pd.Series(clim.times.year).mode().iloc[0])
+        if check_year(clim.data, "user DataFrame", data_year, partial=partial):
+            clim = replace(clim, partial=True, source=clim.source + _partial_label(clim.data))
+        return clim
     if isinstance(climate, (str, os.PathLike)):
         path = Path(climate)
         ext = path.suffix.lower()
