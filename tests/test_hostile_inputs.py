@@ -450,14 +450,18 @@ def test_multi_file_commit_killed_between_renames_is_completed(tmp_path):
 
 def test_stale_temp_files_of_dead_jobs_are_removed(tmp_path):
     """Item 6: hidden temp files left by a SIGKILLed job are removed by the next write; a live job's stay."""
+    from numazu_geo.io import _host
+
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(proc.stdout)
-    stale = tmp_path / f".b.parquet.ngtmp-{dead}-deadbeef.parquet"
+    stale = tmp_path / f".b.parquet.ngtmp-{_host()}-{dead}-deadbeef.parquet"
     stale.write_bytes(b"x" * 1000)
-    live = tmp_path / f".b.parquet.ngtmp-{os.getppid()}-cafe.parquet"
-    live.write_bytes(b"y")
+    live = tmp_path / f".b.parquet.ngtmp-{_host()}-{os.getppid()}-cafe.parquet"
+    other_machine = tmp_path / f".b.parquet.ngtmp-elsewhere-{dead}-beef.parquet"
+    for p in (live, other_machine):
+        p.write_bytes(b"y")
     to_parquet(gpd.GeoDataFrame({"v": [1]}, geometry=[Point(0, 0)], crs="EPSG:6676"), tmp_path / "b.parquet")
-    assert not stale.exists() and live.exists()
+    assert not stale.exists() and live.exists() and other_machine.exists()
 
 
 def test_output_path_checks(tmp_path):
