@@ -147,8 +147,10 @@ def check_target_crs(target: pyproj.CRS | None, *, what: str = "crs") -> pyproj.
 
 
 def _str_key(series: pd.Series) -> pd.Series:
-    out = series.astype(object).where(series.notna(), None)
-    return out.map(lambda v: None if v is None or str(v).strip() == "" else str(v))
+    """Strings with NA for missing or blank values (object dtype, None for NA)."""
+    out = series.astype("string")
+    out = out.mask(out.str.strip() == "")
+    return out.astype(object).where(out.notna(), None)
 
 
 def drop_duplicates(gdf, kind: str):
@@ -173,9 +175,13 @@ def drop_duplicates(gdf, kind: str):
     if kind == "roofs":
         keys = pd.DataFrame({
             "gid": frame["gid"], "sid": _str_key(gdf["surface_id"]).fillna("") if "surface_id" in gdf else "",
-            "wkb": shapely.to_wkb(np.asarray(gdf.geometry.values), output_dimension=3),
         }, index=gdf.index)  # fmt: skip
-        within = has_gid & keys.duplicated().to_numpy() & ~by_file
+        within = np.zeros(n, dtype=bool)
+        cand = np.flatnonzero(keys.duplicated(keep=False).to_numpy())  # same building and surface id
+        if len(cand):  # ... and the same polygon
+            sub = keys.iloc[cand].assign(wkb=shapely.to_wkb(np.asarray(gdf.geometry.values)[cand], output_dimension=3))
+            within[cand] = sub.duplicated().to_numpy()
+        within &= has_gid & ~by_file
     else:
         part = gdf["parent_id"].notna().to_numpy() if "parent_id" in gdf.columns else np.zeros(n, bool)
         within = has_gid & frame["gid"].duplicated().to_numpy() & ~by_file & ~part
