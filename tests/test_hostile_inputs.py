@@ -31,6 +31,7 @@ from numazu_geo.errors import (
     DataExtentError,
     NumazuGeoError,
     OutputPathError,
+    WeatherFileError,
 )
 from numazu_geo.io import atomic_paths, read_parquet, to_parquet, write_tables
 
@@ -297,6 +298,10 @@ def test_climate_truncated_epw_is_an_error_unless_partial(tmp_path):
         read_epw(half)
     with pytest.raises(ClimateCoverageError, match="100 of the 8760"):
         read_epw(_hourly_epw(tmp_path / "short.epw", n_rows=100))
+    dark = tmp_path / "dark.epw"  # a whole year of zeros: a placeholder, not weather
+    dark.write_text(re.sub(r",300,\d+,\d+,\d+,", ",300,0,0,0,", (tmp_path / "full.epw").read_text()))
+    with pytest.raises(WeatherFileError, match="dark.epw.*zero in every hour"):
+        read_epw(dark)
     part = read_epw(half, partial=True)
     assert part.partial and "PARTIAL period 01-01..07-02" in part.source
     assert part.annual_kwh_m2() == pytest.approx(full.annual_kwh_m2() / 2, rel=0.01)
