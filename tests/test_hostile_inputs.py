@@ -212,6 +212,25 @@ def test_ingest_utf16_keeps_iur_attributes_and_doctype_guard(district, tmp_path)
         read_buildings(path, progress=False)
 
 
+def test_read_features_same_guards_as_buildings(district, tmp_path):
+    """Items 5 and 9 for the context readers (roads, water, ...): outside Japan refused, DOCTYPE refused
+    in UTF-16, geocentric CRS refused."""
+    from numazu_geo.citygml import read_features
+
+    tran = next((district[0] / "udx" / "tran").glob("*.gml"))
+    text = tran.read_text(encoding="utf-8")
+    moved = tmp_path / "london_tran_6697_op.gml"
+    moved.write_text(_map_poslists(text, lambda lat, lon, h: (lat + 16.4, lon - 138.99, h)), encoding="utf-8")
+    with pytest.raises(DataExtentError, match="london_tran_6697_op.gml.*outside Japan"):
+        read_features(moved, "tran")
+    evil = tmp_path / "doctype_tran_6697_op.gml"
+    evil.write_bytes(text.replace("?>", '?>\n<!DOCTYPE x [<!ENTITY a "a">]>', 1).encode("utf-16"))
+    with pytest.raises(CityGMLError, match="DOCTYPE"):
+        read_features(evil, "tran")
+    with pytest.raises(ValueError, match="geocentric"):
+        read_features(tran, "tran", crs="EPSG:4978")
+
+
 def test_ingest_sentinel_heights_become_nan_and_are_counted(district, tmp_path):
     """Item 10: measuredHeight 9999 and ground z -9999 are missing values, counted, not drawn."""
     from numazu_geo.citygml import read_buildings, read_solids

@@ -116,6 +116,24 @@ def check_extent(rep: np.ndarray, results, failures: list, errors: str = "raise"
     return keep
 
 
+def check_lonlat_frame(gdf) -> None:
+    """Refuse a frame of lon/lat geometries (EPSG:6668, before projection) with features outside
+    Japan, naming the first such source file (``source_file`` column) and how many are outside."""
+    if len(gdf) == 0:
+        return
+    rep = gdf.geometry.representative_point()
+    lon, lat = rep.x.to_numpy(), rep.y.to_numpy()
+    outside = np.isfinite(lon) & np.isfinite(lat) & ~in_japan(lon, lat)
+    if not outside.any():
+        return
+    files = gdf["source_file"].astype(object).to_numpy() if "source_file" in gdf.columns else np.full(len(gdf), None)
+    label = files[np.flatnonzero(outside)[0]]
+    rows = outside & (files == label)
+    raise DataExtentError(
+        label, f"{int(rows.sum())} of {int((files == label).sum())} features lie {_describe_outside(lon[rows], lat[rows])}"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # target CRS
 
@@ -297,6 +315,6 @@ def finish(gdf, kind: str):
 
 
 __all__ = [
-    "japan_extent", "in_japan", "check_extent", "check_target_crs", "drop_duplicates", "replace_sentinels",
+    "japan_extent", "in_japan", "check_extent", "check_lonlat_frame", "check_target_crs", "drop_duplicates", "replace_sentinels",
     "flag_zero_area", "finish", "SENTINEL_ABS", "JAPAN_EXTENT_EPSG",
 ]  # fmt: skip
