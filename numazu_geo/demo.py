@@ -27,7 +27,9 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    sample = make_district(out / "sample_district", n_buildings=n_buildings, seed=seed, progress=progress)
+    # with the sample's hill (dem) and street trees (veg): solar_potential finds and ray-casts them
+    sample = make_district(out / "sample_district", n_buildings=n_buildings, seed=seed, progress=progress,
+                           relief=True, trees=True)  # fmt: skip
     result = co2.add_avoided_co2(solar_potential(sample.path, progress=progress))
     buildings = result.buildings
     write_tables({  # the three tables replaced together, or none
@@ -44,6 +46,9 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
         map_html=str(Path(map_path).resolve()),
         tables=str((out / "solar_buildings.parquet").resolve()),
         seconds=round(time.perf_counter() - t0, 1),
+        caption=result.caption(lang),
+        terrain_triangles=int(result.parameters.get("terrain_triangles", 0)),
+        vegetation_triangles=int(result.parameters.get("vegetation_triangles", 0)),
     )
     return summary
 
