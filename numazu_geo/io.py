@@ -373,15 +373,21 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def write_tables(tables: dict) -> list[Path]:
-    """Write several tables ``{path: DataFrame}`` as one commit: all new files, or none.
+    """Write several outputs ``{path: DataFrame or writer}`` as one commit: all new files, or none.
 
-    Every table is written to a temporary file first; only when all succeeded are they renamed
-    into place (journalled, see the module documentation). Returns the paths.
+    A value is a (Geo)DataFrame (written by the path's extension, as :func:`write_table`) or a
+    callable ``writer(tmp_path)`` that writes the file itself (e.g. a raster). Every file is written
+    to a temporary path first; only when all succeeded are they renamed into place (journalled, see
+    the module documentation). Returns the paths.
     """
     paths = [Path(p) for p in tables]
-    for p in paths:
-        _check_table_format(p)
+    for p, value in zip(paths, tables.values()):
+        if not callable(value):
+            _check_table_format(p)
     with atomic_paths(paths) as tmps:
-        for (p, df), tmp in zip(tables.items(), tmps):
-            _write_table_to(df, tmp, Path(p))
+        for p, value, tmp in zip(paths, tables.values(), tmps):
+            if callable(value):
+                value(tmp)
+            else:
+                _write_table_to(value, tmp, p)
     return paths
