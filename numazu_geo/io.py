@@ -40,10 +40,11 @@ log = logging.getLogger(__name__)
 
 _ATTRS_KEY = b"numazu_geo_attrs"
 
-#: marker inside temporary file names (``.<name>.ngtmp-<pid>-<hex><suffix>``)
+#: marker inside temporary file names (``.<name>.ngtmp-<host>-<pid>-<hex><suffix>``)
 _TMP_MARK = ".ngtmp-"
-_TMP_RE = re.compile(r"^\.(?P<name>.+)\.ngtmp-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+(?:\.[^.]*)?$")
-_JOURNAL_RE = re.compile(r"^\.numazu-commit-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+\.json$")
+# (the host part is optional: names written before it was added carry only the pid)
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.ngtmp-(?:(?P<host>[A-Za-z0-9_]+)-)?(?P<pid>\d+)-[0-9a-f]+(?:\.[^.]*)?$")
+_JOURNAL_RE = re.compile(r"^\.numazu-commit-(?:(?P<host>[A-Za-z0-9_]+)-)?(?P<pid>\d+)-[0-9a-f]+\.json$")
 
 
 def _host() -> str:
@@ -56,7 +57,7 @@ def _owner() -> str:
 
 def _dead(match) -> bool:
     """The job that made this temporary file or journal ran on this machine and has ended."""
-    return match.group("host") == _host() and not _pid_alive(int(match.group("pid")))
+    return match.group("host") in (None, _host()) and not _pid_alive(int(match.group("pid")))
 
 #: the table formats :func:`write_table` writes, by extension
 TABLE_FORMATS = (".parquet", ".csv", ".gpkg", ".geojson")
