@@ -736,9 +736,16 @@ def _context_source(buildings_or_source, buildings):
     if isinstance(buildings_or_source, (str, os.PathLike)) and Path(buildings_or_source).suffix.lower() != ".parquet":
         return buildings_or_source
     if buildings is not None and "source_file" in buildings.columns:
-        files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
-        files = [f.split("!", 1)[0] for f in files]  # zip members: the archive
-        files = sorted({f for f in files if Path(f).exists()})
+        from numazu_geo.citygml.sources import parse_source_address
+
+        files = []
+        for f in pd.unique(buildings["source_file"].dropna().astype(str)):
+            try:
+                member = parse_source_address(f) if f else None
+            except NumazuGeoError:
+                continue
+            files.append(member.zip_path if member is not None else f)  # zip members: the archive
+        files = sorted({f for f in files if f and Path(f).exists()})
         return files or None
     return None
 
@@ -1015,7 +1022,16 @@ def _provenance(clim: Climate, params: dict, buildings) -> dict:
     if src:
         credits.extend([src] if isinstance(src, str) else list(src))
     credits.extend(meta.get("data_credit") or [])
+    station = meta.get("station")
+    if station:  # short form for map captions (numazu_geo.maps.credits reads "climate" and "model")
+        name = station.split(" (")[0]
+        sid = meta.get("station_id", "")
+        short_climate = f"JMA normals 1991-2020, station {name} {sid} at {float(meta.get('station_distance_km', 0)):.1f} km"
+    else:
+        short_climate = clim.source
     prov = {
+        "climate": short_climate,
+        "model": f"numazu-geo, PV {params.get('pv_model', 'plateau')}",
         "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate),
         "climate_station": meta.get("station"),
