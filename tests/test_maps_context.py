@@ -80,6 +80,7 @@ def test_year_and_city_from_dataset_names():
     assert credits.dataset_year("udx/bldg/53392633_bldg_6697_2_op.gml") is None
     assert city_code_from_path("suginami13115_2024_53394503_tran_6697_op.gml") == "13115"
     assert city_code_from_path("22203_numazu-shi_city_2023_citygml_1_op.zip") == "22203"
+    assert city_code_from_path("takaoka16202_2024_oyabegawa_55360704_fld_6697_l2.gml") == "16202"
 
 
 def test_sample_district_keeps_its_synthetic_credit(district):

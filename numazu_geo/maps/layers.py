@@ -651,7 +651,7 @@ def context_layer(features: gpd.GeoDataFrame, kind: str | None = None, *, lang: 
     if kind == "luse" and color is None and "class_code" in data.columns:
         codes = data["class_code"].astype(str)
         order = {c: k for k, c in enumerate(sorted(codes.unique()))}
-        shade = np.array([0.85 + 0.3 * ((order[c] * 7) % 10) / 10 for c in codes])  # muted tones per class
+        shade = np.array([0.8 + 0.7 * ((order[c] * 7) % 10) / 10 for c in codes])  # muted tones per class
         colours = np.clip(base[None, :3] * shade[:, None], 0, 255).round().astype(int)
         colours = np.column_stack([colours, np.full(len(data), 255)]).tolist()
     else:
