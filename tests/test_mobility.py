@@ -167,6 +167,12 @@ def test_walk_train_walk_trip_is_split_into_legs():
     assert legs.iloc[1]["distance_m"] == pytest.approx(7000, rel=0.05)
     assert (legs["start"].iloc[1:].to_numpy() == legs["end"].iloc[:-1].to_numpy()).all()  # legs join up
     assert legs.iloc[0]["co2_credit_g"] > 0 and legs.iloc[1]["co2_credit_g"] == 0
+    trip = mobility.trips_from_legs(legs).iloc[0]
+    assert trip["modes"] == "walk>train>walk" and trip["mode"] == "train" and trip["legs"] == 3
+    assert trip["distance_m"] == pytest.approx(legs["distance_m"].sum())
+    assert trip["co2_credit_g"] == pytest.approx(legs["co2_credit_g"].sum())
+    merged = mobility.trips_from_legs(legs).to_crs(6676).geometry.iloc[0]
+    assert merged.length == pytest.approx(legs.to_crs(6676).geometry.length.sum(), rel=1e-6)
 
 
 def test_stays_and_gaps_split_trips_and_are_counted():
@@ -324,12 +330,31 @@ def test_csv_columns_detected_epoch_ms_accuracy_and_japanese_names(tmp_path, wal
         tmp_path / "android.csv", index=False)
     pd.DataFrame({"日時": df["time"].dt.strftime("%Y/%m/%d %H:%M:%S"), "緯度": df["lat"], "経度": df["lon"]}).to_csv(
         tmp_path / "japanese.csv", index=False, encoding="cp932")
+    # a logger export with a person column, a fix without time and one without a position
+    rows = pd.DataFrame({"user": ["kenta"] * len(df) + ["yui"] * len(df),
+                         "time": list(df["time"].dt.strftime("%Y-%m-%dT%H:%M:%S+09:00")) * 2,
+                         "latitude": list(df["lat"]) * 2, "longitude": list(df["lon"]) * 2})
+    rows.loc[3, "time"] = None
+    rows.loc[len(df) + 4, "latitude"] = None
+    rows.to_csv(tmp_path / "logger.csv", index=False)
+    pts = mobility.read_tracks(tmp_path)
+    assert pts.attrs["dropped_no_time"][str(tmp_path / "logger.csv")] == 1
+    assert pts.attrs["dropped_bad_position"][str(tmp_path / "logger.csv")] == 1
+    rep = mobility.report_table(mobility.detect_trips(pts)).set_index("track")
+    assert rep.loc[["kenta", "yui"], "fixes_read"].sum() == 2 * len(df)
+    _assert_accounted(rep)
+    (tmp_path / "logger.csv").unlink()
     pts = mobility.read_tracks(tmp_path)
     assert pts.groupby("track").size().to_dict() == {"android": len(df), "japanese": len(df)}
     assert pts.groupby("track")["tz_assumed"].all().to_dict() == {"android": False, "japanese": True}
     assert (pts.groupby("track")["time"].first() == df["time"].iloc[0]).all()
     rep = mobility.report_table(mobility.detect_trips(pts)).set_index("track")
     assert rep.loc["android", "dropped_bad_accuracy"] == 3 and rep.loc["japanese", "dropped_bad_accuracy"] == 0
+    # zoned and unzoned times in one file: refused with the reason, not silently read as UTC
+    pd.DataFrame({"time": ["2026-06-08T07:30:00Z", "2026-06-08T07:30:05"], "lat": [35.1, 35.1],
+                  "lon": [138.86, 138.86]}).to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(Exception, match="mixed.csv.*no time zone"):
+        mobility.read_track(tmp_path / "mixed.csv")
 
 
 def test_geojson_points_and_linestring_with_coord_times(tmp_path, walk_fixes):
@@ -395,7 +420,9 @@ def test_cli_trips_writes_table_and_summary_and_skips_broken(tmp_path, walk_fixe
     rc = main(["trips", str(folder / "b.gpx"), "-o", str(tmp_path / "none.parquet")])
     assert rc == 1 and "b.gpx" in capsys.readouterr().err and not (tmp_path / "none.parquet").exists()
     rc = main(["trips", str(folder), "-o", str(tmp_path / "x.txt")])
-    assert rc == 1
+    assert rc == 1 and "x.txt" in capsys.readouterr().err
+    rc = main(["trips", str(folder), "-o", str(tmp_path / "outdir") + "/"])  # a folder: default name inside
+    assert rc == 0 and (tmp_path / "outdir" / "trips.parquet").is_file()
 
 
 def test_trips_layer_colours_by_mode_with_credit_tooltip(generated):
@@ -411,3 +438,32 @@ def test_trips_layer_colours_by_mode_with_credit_tooltip(generated):
     en = maps.trips_layer(legs, color_by="mode", lang="en")
     assert [label for label, _ in en.legend.categories] == ["Walk", "Bicycle", "Car", "Train"]
     assert any("CO2 credit" in r["tooltip"] and "Walk" in r["tooltip"] for r in en.data)
+    # both languages travel with the layer for the page's language switch
+    assert [label for label, _ in ja.legends["en"].categories] == ["Walk", "Bicycle", "Car", "Train"]
+    assert "Walk" in walk_rec["tooltip_en"] and "CO2 credit" in walk_rec["tooltip_en"]
+
+
+def test_fast_stay_detection_equals_the_plain_algorithm():
+    """find_stays skips fixes that cannot start a stay; on random tracks it must equal Li et al.'s loop."""
+    from numazu_geo.mobility.trips import find_stays
+
+    def plain(t, x, y, r, dur):
+        n, stay, i = len(t), np.zeros(len(t), dtype=bool), 0
+        while i < n:
+            j = i + 1
+            while j < n and (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2 <= r * r:
+                j += 1
+            if t[j - 1] - t[i] >= dur:
+                stay[i:j], i = True, j
+            else:
+                i += 1
+        return stay
+
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        n = int(rng.integers(1, 300))
+        t = np.cumsum(rng.uniform(1, 30, n))
+        step = rng.choice([0.0, 1.0, 10.0], size=n, p=[0.5, 0.3, 0.2]) * rng.uniform(0, 20)
+        x, y = np.cumsum(rng.normal(0, 1, n) * step), np.cumsum(rng.normal(0, 1, n) * step)
+        r, dur = float(rng.uniform(5, 300)), float(rng.uniform(30, 2000))
+        np.testing.assert_array_equal(find_stays(t, x, y, r, dur), plain(t, x, y, r, dur))

@@ -44,3 +44,8 @@ def test_trips_map_renders_modes_in_chromium(chromium, tmp_path, artifacts_dir):
     assert shares["green"] > 0.002 and shares["orange"] > 0.002, shares  # walking and car routes in their colours
     if _sync_playwright() is not None:
         assert "移動手段" in info["legend"] and "徒歩" in info["legend"] and "車" in info["legend"]
+        # the same page opening in English names the modes in English
+        en = open_and_shoot(chromium, maps.save_html(deck, tmp_path / "trips_map_en.html", lang="en").as_uri(),
+                            artifacts_dir / "trips_map_en.png")
+        assert not en["errors"], en["errors"][:5]
+        assert "Mode" in en["legend"] and "Walk" in en["legend"] and "徒歩" not in en["legend"]

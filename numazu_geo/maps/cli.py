@@ -61,8 +61,10 @@ def make_map(input_path, output, *, color_by=None, height_by="measured_height_m"
         raise InputFileError(input_path, "the table has no CRS; cannot place it on a map")
     if len(gdf) == 0:
         raise InputFileError(input_path, "the table is empty: nothing to map")
-    located = gdf.geometry.notna() & ~gdf.geometry.is_empty
-    if not located.any():
+    import shapely
+
+    geoms = gdf.geometry.to_numpy()
+    if all(g is None or shapely.is_empty(g) for g in geoms):
         raise InputFileError(input_path, f"all {len(gdf)} geometries are empty: nothing to place on a map")
     if color_by is not None and color_by not in gdf.columns:
         raise InputFileError(input_path, f"no column {color_by!r} to colour by (columns: {', '.join(map(str, gdf.columns))})")

@@ -573,22 +573,25 @@ def trips_layer(
     metric = lines if lines.crs.is_projected else lines.to_crs(lines.estimate_utm_crs())
     ribbons = metric.set_geometry(metric.geometry.buffer(width_m / 2, cap_style="flat", join_style="round"))
     data = _to_lonlat(ribbons, "trips_layer")
+    other = _other(lang)
     if color_by == "mode" and data["mode"].isin(list(MODE_RGBA)).all():
         rgba, legend = _mode_colors(data["mode"], lang)
+        legends = {lang: legend, other: _mode_colors(data["mode"], other)[1]}
     else:
-        rgba, legend = _colors(data, color_by, lang, cmap, None, None, 255, (255, 140, 0, 255))
-    columns = _present(data, tooltip_columns or TRIP_TOOLTIP_COLUMNS, lang)
-    rows = _records(data, columns)
+        rgba, legend, legends = _legends(data, color_by, lang, cmap, None, None, False, (255, 140, 0, 255))
+    cols = {lg: _present(data, tooltip_columns or TRIP_TOOLTIP_COLUMNS, lg) for lg in (lang, other)}
+    rows = _records(data, sorted({c for v in cols.values() for c in v}))
     records = []
     for geom, row, color in zip(data.geometry, rows, rgba.tolist()):
-        if row.get("mode") is not None:
-            row["mode"] = mode_name(row["mode"], lang)
-        tip = _tooltip_html(row, columns, lang, heading=_heading(row, lang, "移動" if lang == "ja" else "Trip"))
+        text = {}
+        for lg in (lang, other):
+            shown = dict(row, mode=mode_name(row["mode"], lg)) if row.get("mode") is not None else row
+            text[lg] = _tooltip_html(shown, cols[lg], lg, heading=_heading(row, lg, "移動" if lg == "ja" else "Trip"))
         for rings in _polygon_rings(geom):
-            records.append({"polygon": rings, "color": color, "tooltip": tip})
+            records.append({"polygon": rings, "color": color, "tooltip": text[lang], f"tooltip_{other}": text[other]})
     return AnalysisLayer(
         "PolygonLayer", records, id=id or f"trips-{uuid.uuid4().hex[:8]}",
-        legend=legend, bounds_lonlat=_bounds(data), kind="trips",
+        legend=legend, legends=legends, bounds_lonlat=_bounds(data), kind="trips",
         get_polygon="polygon", get_fill_color="color", get_elevation=TRIP_RIBBON_HEIGHT_M, extruded=True,
         filled=True, stroked=False, pickable=True, auto_highlight=True, highlight_color=[255, 80, 80, 220],
     )

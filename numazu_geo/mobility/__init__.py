@@ -22,10 +22,10 @@ from numazu_geo.mobility.credits import (
 from numazu_geo.mobility.modes import FEATURE_COLUMNS, MODES, classify, classify_rules
 from numazu_geo.mobility.thresholds import Thresholds
 from numazu_geo.mobility.tracks import DEFAULT_TZ, read_track, read_tracks
-from numazu_geo.mobility.trips import detect_trips, report_table
+from numazu_geo.mobility.trips import detect_trips, report_table, trips_from_legs
 
 __all__ = [
     "DEFAULT_TZ", "FEATURE_COLUMNS", "MODES", "SPOBY_BASELINE_MODE", "SPOBY_CREDITED_MODES", "SPOBY_MIN_DISTANCE_M",
     "Thresholds", "add_credits", "classify", "classify_rules", "credit_rule", "credits_by", "detect_trips",
-    "read_track", "read_tracks", "report_table", "summary_table",
+    "read_track", "read_tracks", "report_table", "summary_table", "trips_from_legs",
 ]

@@ -89,13 +89,22 @@ def clean_fixes(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, accuracy_m=No
         anchor += 1
     if anchor >= len(ordered) - 2:
         anchor = 0  # too short to tell: keep the first fix as anchor
-    kept = [ordered[anchor]]
+    rest = ordered[anchor:]
+    kept = [int(rest[0])] if len(rest) else []
     jumps = anchor
-    for i in ordered[anchor + 1:]:
-        if _speed_ok(t_s, x_m, y_m, kept[-1], i, vmax):
-            kept.append(i)
-        else:
-            jumps += 1
+    p_ = 1
+    while p_ < len(rest):
+        if not _speed_ok(t_s, x_m, y_m, kept[-1], rest[p_], vmax):
+            jumps += 1  # a jump: dropped; the next fix is checked against the last kept one
+            p_ += 1
+            continue
+        # fast-forward: from this fix on, keep every fix up to the next implausible step
+        tail = rest[p_:]
+        step = np.hypot(np.diff(x_m[tail]), np.diff(y_m[tail])) / np.diff(t_s[tail])
+        bad = np.flatnonzero(step > vmax)
+        stop = int(bad[0]) + 1 if len(bad) else len(tail)
+        kept.extend(int(i) for i in tail[:stop])
+        p_ += stop
     counts["impossible_speed"] = int(jumps)
     keep = np.zeros(n, dtype=bool)
     keep[np.asarray(kept, dtype=np.int64)] = True

@@ -4,33 +4,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from numazu_geo.errors import InputFileError, NumazuGeoError
+from numazu_geo.errors import NumazuGeoError
 
 _BY = ("track", "day", "week", "track,day", "track,week")
-_OUTPUT_SUFFIXES = (".parquet", ".csv", ".gpkg", ".geojson")
-
-
-def _check_output(path: Path, what: str, suffixes) -> Path:
-    if path.suffix.lower() not in suffixes:
-        raise InputFileError(path, f"{what} must end in one of {', '.join(suffixes)}")
-    if path.exists() and path.is_dir():
-        raise InputFileError(path, f"{what} is a folder, not a file")
-    return path
 
 
 def run_trips(tracks, output, *, summary=None, by: str = "track", min_distance_m: float | None = None,
               baseline: str | None = None, fiscal_year: int | None = None, report=None) -> dict:
-    """Detect trips in ``tracks`` and write the legs (and optionally the summary / report). Returns counts."""
-    from numazu_geo.io import write_table
+    """Detect trips in ``tracks`` and write the legs (and optionally the summary / report). Returns counts.
+
+    Output paths are checked before any reading; all requested tables are written together (all or
+    none); when no file could be read nothing is written and :class:`~numazu_geo.errors.NumazuGeoError`
+    names every file and its problem.
+    """
+    from numazu_geo.io import check_output, check_outputs_distinct, write_tables
     from numazu_geo.mobility import detect_trips, report_table, summary_table
 
-    output = _check_output(Path(output), "the output", _OUTPUT_SUFFIXES)
+    output = check_output(output, default_name="trips.parquet")
     if summary is not None:
-        summary = _check_output(Path(summary), "--summary", (".csv", ".parquet"))
+        summary = check_output(summary, default_name="trips_summary.csv", formats=(".csv", ".parquet"),
+                               what="--summary")
     if report is not None:
-        report = _check_output(Path(report), "--report", (".csv",))
+        report = check_output(report, default_name="trips_report.csv", formats=(".csv",), what="--report")
+    check_outputs_distinct(output, summary, report)
     credit = {}
     if min_distance_m is not None:
         credit["min_distance_m"] = float(min_distance_m)
@@ -42,19 +39,21 @@ def run_trips(tracks, output, *, summary=None, by: str = "track", min_distance_m
     rep = report_table(legs)
     failed = rep[rep["status"] == "error"]
     if len(rep) and len(failed) == len(rep):
-        raise NumazuGeoError("no track could be read:\n  " + "\n  ".join(
-            f"{s}: {m}" for s, m in zip(failed["source"], failed["message"])))
-    write_table(legs, output)
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise NumazuGeoError(f"no track could be read, {output} not written: "
+                             f"{failed['source'].iloc[0]}: {failed['message'].iloc[0]}{more}")
+    tables = {output: legs}
     if summary is not None:
-        write_table(summary_table(legs, by=by.split(",") if "," in by else by), summary)
+        tables[summary] = summary_table(legs, by=by.split(",") if "," in by else by)
     if report is not None:
-        write_table(rep, report)
+        tables[report] = rep
+    write_tables(tables)
     return {"legs": len(legs), "trips": int(legs["trip"].nunique()) if len(legs) else 0, "files": int(rep["source"].nunique()),
             "failed": failed[["source", "message"]].values.tolist(),
             "problems": rep[~rep["status"].isin(["ok", "error"])][["source", "status", "message"]].values.tolist(),
             "dropped": int(rep.filter(like="dropped_").to_numpy().sum()),
             "co2_credit_g": float(legs["co2_credit_g"].sum()) if len(legs) else 0.0,
-            "tz_assumed": list(legs.attrs.get("tz_assumed_sources", []))}
+            "tz_assumed": list(legs.attrs.get("tz_assumed_sources", [])), "output": output}
 
 
 def _cmd_trips(args: argparse.Namespace) -> int:
@@ -67,7 +66,7 @@ def _cmd_trips(args: argparse.Namespace) -> int:
     if res["tz_assumed"]:
         print(f"numazu-geo trips: times without a time zone taken as JST in {len(res['tz_assumed'])} file(s)",
               file=sys.stderr)
-    print(f"{args.output}: {res['trips']} trips, {res['legs']} legs from {res['files']} file(s); "
+    print(f"{res['output']}: {res['trips']} trips, {res['legs']} legs from {res['files']} file(s); "
           f"{res['dropped']} fixes dropped in cleaning, {len(res['failed'])} file(s) skipped; "
           f"credited {res['co2_credit_g']:,.0f} g-CO2")
     return 0
@@ -82,7 +81,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("tracks", nargs="+", metavar="TRACKS", help="track files or folders")
     p.add_argument("-o", "--output", required=True, metavar="TRIPS.parquet",
-                   help="legs table to write (.parquet, .csv, .gpkg or .geojson)")
+                   help="legs table to write (.parquet, .csv, .gpkg or .geojson; a folder/ writes trips.parquet in it)")
     p.add_argument("--summary", default=None, metavar="SUMMARY.csv", help="also write credits per person (see --by)")
     p.add_argument("--by", choices=_BY, default="track", help="grouping of --summary (default: track = person)")
     p.add_argument("--report", default=None, metavar="REPORT.csv",

@@ -109,5 +109,7 @@ def summary_table(legs: pd.DataFrame, by="track") -> pd.DataFrame:
     for k in keys:
         total[k] = "total"
     out = pd.concat([table.astype({k: object for k in keys}), total[table.columns]], ignore_index=True)
+    counts = ["trips", "legs", "credited_legs", "points"]
+    out[counts] = out[counts].astype("int64")
     out.attrs = table.attrs
     return out

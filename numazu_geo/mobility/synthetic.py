@@ -19,11 +19,13 @@ that the pipeline recovers what was simulated (mode, distance, credit), nothing 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
 import pandas as pd
 
+from numazu_geo import sample
 from numazu_geo.sample import NUMAZU_STATION_LAT, NUMAZU_STATION_LON, street_grid
 
 #: Synthetic movement per mode: cruise speed (km/h), acceleration and braking (m/s2), speed through
@@ -63,11 +65,33 @@ class Grid:
         c, s = math.cos(self.rotation_rad), math.sin(self.rotation_rad)
         return a * c - b * s, a * s + b * c
 
-    def to_lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def water(self):
+        """The sample's river and sea (with its beach strip) on this grid's plane, as one shapely geometry.
+
+        Built from the same rough sketches :mod:`numazu_geo.sample` uses (``KANO_RIVER_LATLON``,
+        ``SHORE_LATLON``), so synthetic routes can keep to dry streets.
+        """
+        import shapely
         from pyproj import Transformer
 
-        tr = Transformer.from_crs(self.local_crs, "EPSG:4326", always_xy=True)
-        return tr.transform(np.asarray(x), np.asarray(y))
+        tr = Transformer.from_crs("EPSG:4326", self.local_crs, always_xy=True)
+        river = np.array([tr.transform(lo, la) for la, lo in sample.KANO_RIVER_LATLON])
+        shore = np.array([tr.transform(lo, la) for la, lo in sample.SHORE_LATLON])
+        far = 20000.0
+        sea = shapely.Polygon([(shore[0, 0] - far, shore[0, 1]), *map(tuple, shore), (shore[-1, 0] + far, shore[-1, 1]),
+                               (shore[-1, 0] + far, -far), (shore[0, 0] - far, -far)])
+        return shapely.union_all([shapely.LineString(river).buffer(sample.KANO_RIVER_HALF_WIDTH_M),
+                                  sea.buffer(sample.BEACH_WIDTH_M)])
+
+    @functools.cached_property
+    def _to_lonlat(self):
+        from pyproj import Transformer
+
+        return Transformer.from_crs(self.local_crs, "EPSG:4326", always_xy=True)
+
+    def to_lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Longitude, latitude (EPSG:4326) of local-plane metres."""
+        return self._to_lonlat.transform(np.asarray(x), np.asarray(y))
 
 
 def street_route(grid: Grid, start: tuple[int, int], end: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -249,12 +273,33 @@ def mode_trips(n_per_mode: int = 10, seed: int = 0, *, modes=("walk", "bicycle",
     return pd.concat(fixes, ignore_index=True), pd.DataFrame(truth)
 
 
+def _dry_route(grid: Grid, a, b, rng: np.random.Generator, water, tries: int = 20) -> np.ndarray | None:
+    """A street route from a to b that crosses no water (None when none of ``tries`` does)."""
+    import shapely
+
+    for _ in range(tries):
+        route = street_route(grid, a, b, rng)
+        if not shapely.LineString(route).intersects(water):
+            return route
+    return None
+
+
+def _dry_home(grid: Grid, rng: np.random.Generator, school, water, lo_m: float = 300, hi_m: float = 2200):
+    """A crossing ``lo_m``-``hi_m`` along the streets from the school with a dry route to it."""
+    for _ in range(200):
+        home = _node_at_distance(grid, rng, lo_m, hi_m, origin=school)
+        if _dry_route(grid, home, school, rng, water) is not None:
+            return home
+    raise ValueError("no home with a route to the school that keeps out of the river and the sea")
+
+
 def school_week(n_pupils: int = 20, seed: int = 0, *, school: tuple[int, int] = (2, -3), week_start: str = "2026-06-08",
                 days: int = 5, shares: dict | None = None, interval_s: float = 5.0,
                 noise_m: float = 4.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A class's week of trips to and from a school in the sample district: (fixes, truth).
 
-    Each pupil lives 0.3-2.2 km from the school along the streets and goes by their usual mode
+    Each pupil lives 0.3-2.2 km from the school along the streets (routes keep out of the sample's
+    river and sea) and goes by their usual mode
     (``shares``, default 60 % walk, 20 % bicycle, 20 % driven by car) on most days; on rainy
     days (one per week, seeded) a third of the walkers and cyclists are driven. ``fixes`` has
     ``track`` (pupil), ``time`` (JST), ``lat``, ``lon``; ``truth`` one row per trip with
@@ -266,7 +311,8 @@ def school_week(n_pupils: int = 20, seed: int = 0, *, school: tuple[int, int] = 
     names = list(shares)
     p = np.asarray([shares[m] for m in names], dtype=float)
     usual = rng.choice(names, size=n_pupils, p=p / p.sum())
-    homes = [_node_at_distance(grid, rng, 300, 2200, origin=school) for _ in range(n_pupils)]
+    water = grid.water()
+    homes = [_dry_home(grid, rng, school, water) for _ in range(n_pupils)]
     rainy = int(rng.integers(0, days))
     fixes, truth = [], []
     for pupil in range(n_pupils):
@@ -279,7 +325,7 @@ def school_week(n_pupils: int = 20, seed: int = 0, *, school: tuple[int, int] = 
             for direction, when in (("to school", day + pd.Timedelta(hours=7, minutes=int(rng.integers(20, 50)))),
                                     ("home", day + pd.Timedelta(hours=15, minutes=int(rng.integers(10, 60))))):
                 a, b = (homes[pupil], school) if direction == "to school" else (school, homes[pupil])
-                route = street_route(grid, a, b, rng)
+                route = _dry_route(grid, a, b, rng, water)
                 df = simulate_track(route, mode, when, rng=rng, interval_s=interval_s, noise_m=noise_m, grid=grid)
                 df.insert(0, "track", name)
                 fixes.append(df)

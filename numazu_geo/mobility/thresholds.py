@@ -42,6 +42,7 @@ class Thresholds:
     max_accuracy_m: float
     stop_speed_kmh: float
     speed_window_s: float
+    median_window_s: float
     min_leg_duration_s: float
     simplify_tolerance_m: float
     min_trip_points: int

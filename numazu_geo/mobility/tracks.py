@@ -46,7 +46,7 @@ _HDOP_NAMES = ("hdop",)
 _TRACK_NAMES = ("track", "person", "user", "user_id", "person_id", "participant", "device", "id")
 
 
-def _empty(source: str) -> gpd.GeoDataFrame:
+def _empty() -> gpd.GeoDataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in [
         ("track", object), ("source", object), ("time", f"datetime64[ns, {DEFAULT_TZ}]"), ("tz_assumed", bool),
         ("accuracy_m", float), ("hdop", float)]})
@@ -58,6 +58,11 @@ def _to_time(values, path, what: str, tz: str) -> tuple[pd.Series, np.ndarray]:
 
     Returns the times and a boolean array: True where no time zone was given.
     """
+    if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values.dtype):  # already times
+        v = values.reset_index(drop=True)
+        if v.dt.tz is None:
+            return v.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT"), v.notna().to_numpy()
+        return v.dt.tz_convert(tz), np.zeros(len(v), dtype=bool)
     s = pd.Series(values, dtype=object).reset_index(drop=True)
     missing = s.isna().to_numpy()
     out = pd.Series(pd.NaT, index=s.index, dtype=f"datetime64[ns, {tz}]")
@@ -68,26 +73,25 @@ def _to_time(values, path, what: str, tz: str) -> tuple[pd.Series, np.ndarray]:
     numeric = pd.to_numeric(present, errors="coerce")
     if numeric.notna().all():  # epoch seconds or milliseconds (UTC by definition)
         unit = "ms" if float(numeric.abs().median()) > 1e11 else "s"
-        out[~missing] = pd.to_datetime(numeric, unit=unit, utc=True).dt.tz_convert(tz).to_numpy()
-        return out, assumed
-    first = present.iloc[0]
+        return pd.to_datetime(numeric, unit=unit, utc=True).dt.tz_convert(tz).reindex(s.index), assumed
     try:
-        aware = pd.Timestamp(first).tzinfo is not None
-    except (ValueError, TypeError):
-        raise TrackFileError(path, f"cannot read the {what} as times (first value {first!r})") from None
-    try:
-        if aware:
-            parsed = pd.to_datetime(present, utc=True, format="mixed").dt.tz_convert(tz)
-        else:
+        try:
             parsed = pd.to_datetime(present, format="mixed")
-            if parsed.dt.tz is not None:
-                raise ValueError("some times have a time zone and some do not")
-            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-            assumed[~missing] = True
+        except ValueError:
+            # several UTC offsets (e.g. a device that switched zones), or zoned and unzoned times mixed
+            zoned = present.map(lambda v: pd.Timestamp(v).tzinfo is not None)
+            if not zoned.all():
+                raise ValueError(f"{int((~zoned).sum())} of {len(zoned)} times have no time zone and the "
+                                 "others do; cannot tell which zone those are in") from None
+            parsed = pd.to_datetime(present, utc=True, format="mixed")
     except (ValueError, TypeError, OverflowError) as exc:
         raise TrackFileError(path, f"cannot read the {what} as times ({exc})") from None
-    out[~missing] = parsed.to_numpy()
-    return out, assumed
+    if parsed.dt.tz is None:
+        parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        assumed[~missing] = True
+    else:
+        parsed = parsed.dt.tz_convert(tz)
+    return parsed.reindex(s.index), assumed
 
 
 def _frame(path, track, lat, lon, times, *, accuracy=None, hdop=None, tz=DEFAULT_TZ) -> gpd.GeoDataFrame:
@@ -103,7 +107,7 @@ def _frame(path, track, lat, lon, times, *, accuracy=None, hdop=None, tz=DEFAULT
     frame = pd.DataFrame({
         "track": pd.Series(track if not np.isscalar(track) else [track] * n, dtype=object).astype(str).to_numpy(),
         "source": str(path),
-        "time": t.to_numpy(),
+        "time": t.reset_index(drop=True),
         "tz_assumed": assumed,
         "accuracy_m": np.full(n, np.nan) if accuracy is None else pd.to_numeric(pd.Series(accuracy), errors="coerce").to_numpy(dtype=float),
         "hdop": np.full(n, np.nan) if hdop is None else pd.to_numeric(pd.Series(hdop), errors="coerce").to_numpy(dtype=float),
@@ -237,7 +241,7 @@ def _from_table(df: pd.DataFrame, path, *, tz: str, track: str | None) -> gpd.Ge
     owner = track if track is not None else (df[track_c].astype(str).to_numpy() if track_c is not None
                                              else (Path(str(path)).stem if path != "<DataFrame>" else "track"))
     acc_c, hdop_c = _find(cols, _ACCURACY_NAMES), _find(cols, _HDOP_NAMES)
-    gdf = _frame(path, owner, lat, lon, df[time_c].to_numpy(),
+    gdf = _frame(path, owner, lat, lon, df[time_c],
                  accuracy=None if acc_c is None else df[acc_c].to_numpy(),
                  hdop=None if hdop_c is None else df[hdop_c].to_numpy(), tz=tz)
     return _check_times(gdf, path)
@@ -329,11 +333,10 @@ def read_tracks(source, *, tz: str = DEFAULT_TZ, errors: str = "report", progres
     if nonempty:
         points = gpd.GeoDataFrame(pd.concat(nonempty, ignore_index=True), geometry="geometry", crs=4326)
     else:
-        points = _empty("")
+        points = _empty()
     points.attrs["read_errors"] = read_errors
     points.attrs["dropped_no_time"] = dropped_no_time
     points.attrs["dropped_bad_position"] = dropped_bad_position
-    points.attrs["empty_sources"] = [str(p["source"].iloc[0]) if len(p) else "" for p in parts if len(p) == 0]
     points.attrs["tz_assumed_sources"] = sorted(points.loc[points["tz_assumed"], "source"].unique().tolist())
     points.attrs["tz"] = tz
     return points

@@ -9,7 +9,8 @@ returns one row per leg (a single-mode trip is one leg) as a GeoDataFrame in EPS
 
 Method
 ------
-- Positions are projected to the tracks' UTM zone and median-filtered (5 fixes) against GPS noise.
+- Positions are projected to the tracks' UTM zone and median-filtered (``median_window_s``, at least
+  5 fixes) against GPS noise.
 - Stays: the stay-point algorithm of Li et al. (2008): fixes that remain within
   ``stay_radius_m`` of a first fix for at least ``stay_min_duration_s`` form a stay, trimmed to
   the fixes where the person stood still (:func:`trim_stays`); trips are what lies between stays.
@@ -40,8 +41,8 @@ from numazu_geo.mobility.tracks import DEFAULT_TZ, read_tracks
 
 log = logging.getLogger(__name__)
 
-#: Fixes in the running median that filters positions (odd; project choice, see module doc).
-MEDIAN_FIXES = 5
+#: Fewest fixes in the running median that filters positions (at sparse sampling the window widens to hold them).
+MIN_MEDIAN_FIXES = 5
 LEG_COLUMNS = ["track", "trip", "leg", "start", "end", "mode", "mode_confidence", "distance_m", "duration_s",
                "speed_kmh_median", "co2_credit_g", "points", "speed_kmh_p85", "speed_kmh_p95", "speed_kmh_max",
                "accel_ms2_p95", "stop_frac", "stops_per_km", "n_fixes", "tz_assumed", "source"]
@@ -54,16 +55,37 @@ REPORT_COLUMNS = ["source", "track", "status", "message", "fixes_read", "dropped
 # building blocks (pure functions on arrays: t in seconds, x/y in metres)
 
 
-def median_filter_xy(x_m: np.ndarray, y_m: np.ndarray, n: int = MEDIAN_FIXES) -> tuple[np.ndarray, np.ndarray]:
-    """Centred running median of positions over ``n`` fixes; the first and last ``n // 2`` fixes stay as they are.
+def median_filter_xy(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, window_s: float,
+                    min_fixes: int = MIN_MEDIAN_FIXES) -> tuple[np.ndarray, np.ndarray]:
+    """Centred running median of positions over ``window_s`` seconds (at least ``min_fixes`` fixes).
 
-    (A shorter window at the ends would pull the track's ends inwards and shorten it.)
+    Fixes closer than half a window to either end stay as they are: a shorter window there would
+    pull the track's ends inwards and shorten it.
     """
-    xs = pd.Series(x_m).rolling(n, center=True).median().to_numpy().copy()
-    ys = pd.Series(y_m).rolling(n, center=True).median().to_numpy().copy()
-    edge = ~np.isfinite(xs)
-    xs[edge] = np.asarray(x_m)[edge]
-    ys[edge] = np.asarray(y_m)[edge]
+    t = np.asarray(t_s, dtype=float)
+    x = np.asarray(x_m, dtype=float)
+    y = np.asarray(y_m, dtype=float)
+    n = len(t)
+    if n < 3:
+        return x.copy(), y.copy()
+    window_s = max(window_s, float(np.median(np.diff(t))) * (min_fixes - 1))
+    half = window_s / 2
+    lo = np.searchsorted(t, t - half, side="left")
+    hi = np.searchsorted(t, t + half, side="right")
+    # the windows as rows of a padded index matrix (NaN beyond each window's end), in blocks of rows
+    width = int((hi - lo).max())
+    xs, ys = np.empty(n), np.empty(n)
+    block = max(1, 2_000_000 // width)
+    for b0 in range(0, n, block):
+        b1 = min(n, b0 + block)
+        cols = lo[b0:b1, None] + np.arange(width)[None, :]
+        inside = cols < hi[b0:b1, None]
+        cols = np.minimum(cols, n - 1)
+        xs[b0:b1] = np.nanmedian(np.where(inside, x[cols], np.nan), axis=1)
+        ys[b0:b1] = np.nanmedian(np.where(inside, y[cols], np.nan), axis=1)
+    edge = (t - t[0] < half) | (t[-1] - t < half) | (hi - lo < min_fixes)
+    xs[edge] = x[edge]
+    ys[edge] = y[edge]
     return xs, ys
 
 
@@ -84,12 +106,26 @@ def speeds_ms(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, window_s: float
 
 
 def find_stays(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, radius_m: float, min_duration_s: float) -> np.ndarray:
-    """Stay-point detection (Li et al. 2008): True for fixes that belong to a stay."""
+    """Stay-point detection (Li et al. 2008): True for fixes that belong to a stay.
+
+    A stay starts at fix i when every following fix up to ``min_duration_s`` later stays within
+    ``radius_m`` of fix i; it lasts while they do. Fixes whose position ``min_duration_s`` later is
+    already farther than ``radius_m`` cannot start a stay and are skipped without a scan (exactly
+    the same result as the plain algorithm, much faster on moving tracks).
+    """
     n = len(t_s)
     stay = np.zeros(n, dtype=bool)
-    i = 0
+    if n == 0:
+        return stay
     r2 = radius_m * radius_m
-    while i < n:
+    j_t = np.searchsorted(t_s, t_s + min_duration_s, side="left")
+    ok = j_t < n
+    jt = np.minimum(j_t, n - 1)
+    candidate = ok & ((x_m[jt] - x_m) ** 2 + (y_m[jt] - y_m) ** 2 <= r2)
+    cands = np.flatnonzero(candidate)
+    k = 0
+    while k < len(cands):
+        i = int(cands[k])
         # first fix j > i farther than radius_m from fix i (vectorised in chunks)
         j = i + 1
         while j < n:
@@ -101,9 +137,10 @@ def find_stays(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, radius_m: floa
             j = end
         if t_s[j - 1] - t_s[i] >= min_duration_s:
             stay[i:j] = True
-            i = j
+            nxt = j
         else:
-            i += 1
+            nxt = i + 1
+        k = int(np.searchsorted(cands, nxt))
     return stay
 
 
@@ -195,8 +232,7 @@ def _report_row(source, track) -> dict:
 
 
 def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
-    t = (g["time"].astype("int64").to_numpy() if g["time"].dt.unit == "ns" else
-         g["time"].dt.as_unit("ns").astype("int64").to_numpy()) / 1e9
+    t = (g["time"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     x, y = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
     acc = g["accuracy_m"].to_numpy(float)
     hdop = g["hdop"].to_numpy(float)
@@ -204,14 +240,14 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
     for reason, c in counts.items():
         row[f"dropped_{reason}"] = c
     t, x, y = t[keep], x[keep], y[keep]
-    times = g["time"].to_numpy()[keep]
+    times = g["time"].array[keep]
     tz_assumed = bool(g["tz_assumed"].any())
     if len(t) < p.min_trip_points:
         row["dropped_short_trips"] += len(t)
         row["status"] = "too few fixes"
         row["message"] = f"{len(t)} usable fix(es) left after cleaning; a trip needs at least {p.min_trip_points}"
         return []
-    xs, ys = median_filter_xy(x, y)
+    xs, ys = median_filter_xy(t, x, y, p.median_window_s)
     stay = np.zeros(len(t), dtype=bool)
     # stays are looked for between gaps only: across a gap the logger was off, and the gap ends the trip anyway
     cuts = np.concatenate([[0], np.flatnonzero(np.diff(t) > p.max_gap_s) + 1, [len(t)]])
@@ -229,7 +265,7 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
             row["dropped_short_trips"] += len(sel)
             continue
         tt, xx, yy = t[sel], x[sel], y[sel]
-        fx, fy = median_filter_xy(xx, yy)
+        fx, fy = median_filter_xy(tt, xx, yy, p.median_window_s)
         v = speeds_ms(tt, fx, fy, p.speed_window_s)
         leg_no = split_legs(tt, v, p)
         trip_id = f"{g['track'].iloc[0]}#{n_trips + 1}"
@@ -314,11 +350,14 @@ def detect_trips(
             from tqdm.auto import tqdm
 
             groups = tqdm(groups, total=groups.ngroups, desc="trips", unit="track")
+        counted = set()
         for (src, track), g in groups:
             row = _report_row(src, track)
-            row["fixes_read"] = len(g) + int(points.attrs.get("dropped_no_time", {}).get(src, 0))
-            row["dropped_no_time"] = int(points.attrs.get("dropped_no_time", {}).get(src, 0))
-            row["dropped_bad_position"] = int(points.attrs.get("dropped_bad_position", {}).get(src, 0))
+            if src not in counted:  # fixes dropped while reading are counted once per file, on its first track
+                counted.add(src)
+                row["dropped_no_time"] = int(points.attrs.get("dropped_no_time", {}).get(src, 0))
+                row["dropped_bad_position"] = int(points.attrs.get("dropped_bad_position", {}).get(src, 0))
+            row["fixes_read"] = len(g) + row["dropped_no_time"] + row["dropped_bad_position"]
             legs = _legs_of_track(g, p, row)
             if row["status"] != "ok":
                 log.warning("%s (track %s): %s", src, track, row["message"])
@@ -353,6 +392,33 @@ def detect_trips(
     log.info("%d legs from %d files; %d fixes dropped in cleaning; %d files failed", len(legs),
              len({r["source"] for r in report}), n_dropped, len(legs.attrs["read_errors"]))
     return legs
+
+
+def trips_from_legs(legs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per trip from the legs of :func:`detect_trips` (same CRS).
+
+    ``mode`` is the mode of the trip's longest leg, ``modes`` the legs' modes in order (e.g.
+    ``"walk>train>walk"``); ``distance_m``, ``duration_s`` (first start to last end) and
+    ``co2_credit_g``/``points`` are over all legs; the geometry is the legs' lines merged.
+    """
+    if len(legs) == 0:
+        return legs.iloc[0:0][["track", "trip", "start", "end", "mode", "distance_m", "co2_credit_g", "geometry"]]
+    ordered = legs.sort_values(["trip", "leg"])
+    rows = []
+    for trip, g in ordered.groupby("trip", sort=False):
+        longest = g.loc[g["distance_m"].idxmax()]
+        rows.append({
+            "track": g["track"].iloc[0], "trip": trip, "start": g["start"].iloc[0], "end": g["end"].iloc[-1],
+            "mode": longest["mode"], "modes": ">".join(g["mode"]), "legs": len(g),
+            "distance_m": float(g["distance_m"].sum()),
+            "duration_s": float((g["end"].iloc[-1] - g["start"].iloc[0]).total_seconds()),
+            "co2_credit_g": float(g["co2_credit_g"].sum()), "points": int(g["points"].sum()),
+            "tz_assumed": bool(g["tz_assumed"].any()), "source": g["source"].iloc[0],
+            "geometry": shapely.line_merge(shapely.union_all(g.geometry.to_numpy())),
+        })
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=legs.crs).sort_values(["track", "start"], ignore_index=True)
+    out.attrs = dict(legs.attrs)
+    return out
 
 
 def report_table(legs_or_report) -> pd.DataFrame:
