@@ -97,10 +97,12 @@ def test_caption_says_climate_model_and_date():
     ja, en = maps.caption(gdf, "ja"), maps.caption(gdf, "en")
     assert "沼津市" in ja and "APPROXIMATE default" in ja and "概算値" in ja and "long tail" not in ja
     assert "approximate, not measured" in en and "sky perez" in en and re.search(r"Made: \d{4}-\d\d-\d\d", en)
-    # a provenance dict the solar module may attach wins over what is derived
-    gdf.attrs["provenance"] = {"climate": "EPW Numazu 2020", "climate_approximate": False, "date": "2026-05-01"}
+    # the run's provenance (numazu_geo.provenance, attached by solar_potential) wins over what is derived
+    gdf.attrs["provenance"] = {"climate_source": "numazu_2020.epw", "climate_approximate": False,
+                               "run_date": "2026-05-01", "pv_model": "pvwatts"}
     en = maps.caption(gdf, "en")
-    assert "EPW Numazu 2020" in en and "approximate" not in en and "2026-05-01" in en
+    assert en.startswith("Data: 3D都市モデル（Project PLATEAU）沼津市")
+    assert "weather file numazu_2020.epw" in en and "approximate" not in en and "2026-05-01" in en and "pvwatts" in en
 
 
 # ------------------------------------------------------------------------------------------ features
