@@ -750,10 +750,9 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
 
             target = shapely.Point(near)
             if not geom.contains(target):
-                edge = nearest_points(geom, target)[0]
-                # a little inside the feature, so the label sits on the water, not on its bank
-                inner = geom.intersection(edge.buffer(max(geom.length, 1e-9) * 1e-3 + 2e-4))
-                pt = inner.representative_point() if not inner.is_empty else edge
+                # the part of the feature nearest the view (about 400 m across), labelled inside itself
+                piece = geom.intersection(target.buffer(geom.distance(target) + 0.004))
+                pt = piece.representative_point() if not piece.is_empty else nearest_points(geom, target)[0]
             else:
                 pt = target
         records.append({"position": [round(pt.x, LONLAT_DECIMALS), round(pt.y, LONLAT_DECIMALS),
