@@ -305,3 +305,11 @@ def test_zip_dataset_credit_context_and_year(tmp_path):
     from numazu_geo.maps.district import context_source
 
     assert context_source(gdf) == str(Path(z.path).resolve())
+
+
+
+def test_write_table_csv_has_lonlat(tmp_path):
+    from numazu_geo.io import write_table
+
+    back = pd.read_csv(write_table(make_buildings(4), tmp_path / "b.csv"), encoding="utf-8-sig")
+    assert back["lon"].between(138.85, 138.87).all() and back["lat"].between(35.09, 35.11).all()

@@ -374,7 +374,7 @@ def buildings_layer(
     companions = []
     if neutral and caps:
         companions.append(AnalysisLayer(
-            "PolygonLayer", caps, id=(id or "buildings") + "-roofcaps", kind="roof_caps",
+            "PolygonLayer", caps, id=f"roofcaps-{id or uuid.uuid4().hex[:8]}", kind="roof_caps",
             get_polygon="polygon", get_fill_color="color", stroked=False, filled=True, extruded=False,
             pickable=False, opacity=1.0,
         ))
