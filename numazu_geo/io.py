@@ -357,6 +357,10 @@ def _write_table_to(df: pd.DataFrame, tmp: Path, final: Path) -> None:
             df.to_parquet(tmp, index=False)
     elif ext == ".csv":
         out = df.drop(columns="geometry") if "geometry" in df.columns else df
+        if isinstance(df, gpd.GeoDataFrame) and df.crs is not None and len(df):
+            from numazu_geo.maps.tables import lonlat_columns  # a place to find each row (issue 12)
+
+            out = out.assign(**lonlat_columns(df))
         out.to_csv(tmp, index=False, encoding="utf-8-sig")  # BOM so Excel in Japan reads UTF-8
     else:
         driver = "GPKG" if ext == ".gpkg" else "GeoJSON"
@@ -365,7 +369,9 @@ def _write_table_to(df: pd.DataFrame, tmp: Path, final: Path) -> None:
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a (Geo)DataFrame by the file's extension: .parquet (GeoParquet), .csv, .gpkg, .geojson."""
+    """Write a (Geo)DataFrame by the file's extension: .parquet (GeoParquet), .csv (plus ``lon``/``lat``
+    of each geometry; Excel tables for people with units and credit: :mod:`numazu_geo.maps.tables`),
+    .gpkg, .geojson."""
     path = Path(path)
     _check_table_format(path)
     with atomic_path(path) as tmp:

@@ -78,7 +78,7 @@ COLUMNS = [
 ]
 
 
-_FILE_CITY_RE = re.compile(r"[a-z]([0-9]{5})_(?:20[0-9]{2}_)?[0-9]{6,10}_", re.IGNORECASE)
+_FILE_CITY_RE = re.compile(r"[a-z]([0-9]{5})_(?:20[0-9]{2}_)?(?:[a-z]+_)?[0-9]{6,10}_", re.IGNORECASE)
 
 
 def city_code_from_path(label: str | None) -> str | None:
