@@ -141,6 +141,21 @@ def test_user_classifier_callable_and_estimator(generated):
     assert legs.loc["car-00", "mode"] == "car" and legs.loc["car-00", "co2_credit_g"] == 0
 
 
+def test_bus_told_from_car_when_bus_stops_are_given(tmp_path):
+    fixes, truth = synthetic.mode_trips(6, seed=4, modes=("car", "bus", "bicycle"))
+    stops = fixes.attrs["bus_stops"]
+    pd.DataFrame({"stop_id": range(len(stops)), "stop_name": "停留所", "stop_lat": [la for _, la in stops],
+                  "stop_lon": [lo for lo, _ in stops]}).to_csv(tmp_path / "stops.txt", index=False)  # GTFS layout
+    legs = mobility.detect_trips(fixes[["track", "time", "lat", "lon"]], bus_stops=tmp_path / "stops.txt")
+    m = legs.merge(truth, on="track", suffixes=("", "_true"))
+    assert len(m) == len(truth)
+    assert float((m["mode"] == m["mode_true"]).mean()) >= 0.9, m[["track", "mode", "bus_stops_passed", "bus_stops_dwelt"]]
+    assert (m.loc[m["mode"] == "bus", "co2_credit_g"] == 0).all()
+    # without bus stops, speed alone cannot tell: buses are cars (and earn nothing either way)
+    plain = mobility.detect_trips(fixes[fixes["track"].str.startswith("bus")][["track", "time", "lat", "lon"]])
+    assert set(plain["mode"]) == {"car"} and "bus_stops_dwelt" not in plain.columns
+
+
 # ------------------------------------------------------------------------------ trips and legs
 
 
