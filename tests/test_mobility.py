@@ -333,6 +333,7 @@ def test_broken_files_are_reported_and_the_rest_processed(tmp_path, walk_fixes, 
     assert by_file["jumpy.csv"]["dropped_out_of_order"] == 1 and by_file["jumpy.csv"]["dropped_impossible_speed"] == 1
     assert set(legs["source"].str.rsplit("/", n=1).str[-1]) == {"good.gpx", "jumpy.csv"}
     assert "broken.gpx" in caplog.text and "single.gpx" in caplog.text
+    assert "jumpy.csv (track jumpy): dropped 1 out of order" in caplog.text
     _assert_accounted(rep)
 
 

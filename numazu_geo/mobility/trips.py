@@ -372,6 +372,11 @@ def detect_trips(
                 row["dropped_bad_position"] = int(points.attrs.get("dropped_bad_position", {}).get(src, 0))
             row["fixes_read"] = len(g) + row["dropped_no_time"] + row["dropped_bad_position"]
             legs = _legs_of_track(g, p, row, bus_tree)
+            drops = {r: row[f"dropped_{r}"] for r in DROP_REASONS if row[f"dropped_{r}"]}
+            if drops:  # out-of-order or repeated times point at a broken file; jumps and bad accuracy are routine GPS
+                level = logging.WARNING if drops.keys() & {"out_of_order", "duplicate"} else logging.INFO
+                log.log(level, "%s (track %s): dropped %s", src, track,
+                        ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in drops.items()))
             if row["status"] != "ok":
                 log.warning("%s (track %s): %s", src, track, row["message"])
             elif not legs:
