@@ -53,14 +53,20 @@ FEATURE_COLUMNS = ("distance_m", "duration_s", "speed_kmh_median", "speed_kmh_p8
 CONFIDENCE_SCALE = float(np.log(1.10))
 
 
-def bus_stop_features(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, bus_stops, params: Thresholds | None = None) -> dict:
+def bus_stop_features(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, speed_ms: np.ndarray, bus_stops,
+                      params: Thresholds | None = None) -> dict:
     """``bus_stops_passed``/``bus_stops_dwelt``: bus stops the leg came within ``bus_stop_radius_m`` of,
-    and those where it stayed at least ``bus_stop_min_dwell_s`` (``bus_stops``: a
-    ``scipy.spatial.cKDTree`` of stop positions in the same metres as ``x_m``/``y_m``)."""
+    and those where it stopped: its time within that radius exceeds the time passing through at the
+    leg's median moving speed by ``bus_stop_min_dwell_s`` or more (so a cyclist rolling past a stop
+    does not count). ``bus_stops``: a ``scipy.spatial.cKDTree`` of stop positions in the same metres
+    as ``x_m``/``y_m``."""
     p = params or Thresholds.default()
     t = np.asarray(t_s, dtype=float)
     if bus_stops is None or len(t) == 0:
         return {"bus_stops_passed": np.nan, "bus_stops_dwelt": np.nan}
+    v = np.asarray(speed_ms, dtype=float)
+    moving = v[v > p.stop_speed_kmh / 3.6]
+    pass_s = 2 * p.bus_stop_radius_m / float(np.median(moving)) if len(moving) else np.inf
     w = np.zeros(len(t))
     if len(t) > 1:
         dt = np.diff(t)
@@ -71,7 +77,7 @@ def bus_stop_features(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, bus_sto
     for weight, stops in zip(w, near):
         for k in stops:
             time_at[k] = time_at.get(k, 0.0) + weight
-    dwelt = sum(1 for v in time_at.values() if v >= p.bus_stop_min_dwell_s)
+    dwelt = sum(1 for s in time_at.values() if s - pass_s >= p.bus_stop_min_dwell_s)
     return {"bus_stops_passed": float(len(time_at)), "bus_stops_dwelt": float(dwelt)}
 
 

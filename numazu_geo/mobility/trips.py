@@ -281,7 +281,7 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict, bus_tree=None)
                 continue
             feats = leg_features(tt[lsel], v[lsel], dist, p)
             if bus_tree is not None:
-                feats.update(bus_stop_features(tt[lsel], fx[lsel], fy[lsel], bus_tree, p))
+                feats.update(bus_stop_features(tt[lsel], fx[lsel], fy[lsel], v[lsel], bus_tree, p))
             legs.append({
                 "track": str(g["track"].iloc[0]), "trip": trip_id, "leg": made + 1,
                 "start": times[sel][lsel[0]], "end": times[sel][lsel[-1]], **feats,
