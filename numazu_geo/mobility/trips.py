@@ -26,7 +26,6 @@ Method
 from __future__ import annotations
 
 import logging
-import os
 
 import geopandas as gpd
 import numpy as np
