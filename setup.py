@@ -16,7 +16,7 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 #: (repository folder, folder inside the package, file patterns shipped)
 SHIPPED = (
-    ("data", "_data", ("**/*.csv", "**/*.md")),
+    ("data", "_data", ("**/*.csv", "**/*.csv.gz", "**/*.md")),
     ("models", "_models", ("*.safetensors", "*.json", "*.md")),  # not models/candidate/ (training output)
 )
 

@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _one_line(exc: BaseException) -> str:
     """An exception as one line: the message (which names the file), else the type and message."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, NumazuGeoError):
+    if isinstance(exc, NumazuGeoError) or (type(exc) is ValueError and text):
         return text
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"

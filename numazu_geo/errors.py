@@ -89,3 +89,7 @@ class EnergyInputError(NumazuGeoError, ValueError):
 
 class TrackFileError(InputFileError):
     """A GPS track file (GPX, GeoJSON, CSV) could not be read or holds no usable fixes."""
+
+
+class CRSError(NumazuGeoError, ValueError):
+    """A coordinate reference system cannot be used for what was asked (e.g. a geocentric target)."""

@@ -235,6 +235,12 @@ class DistrictSample:
     seed: int
     #: the place-context files (streets and station square ``udx/tran``, river, sea and port ``udx/wtr``)
     context_files: list = dataclasses.field(default_factory=list)
+    #: written with ``relief=True``: the dem file (relative to the dataset root, or zip member)
+    terrain_file: str | None = None
+    #: written with ``trees=True``: the veg file, and one row per tree (``gml_id``, ``x_m``, ``y_m``
+    #: on ``local_crs``, ``lat``, ``lon``, ``ground_z_m``, ``height_m``, ``crown_radius_m``)
+    vegetation_file: str | None = None
+    trees: pd.DataFrame | None = None
 
     @property
     def n_buildings(self) -> int:
@@ -343,7 +349,8 @@ def _rank(depth: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(FLOOD_RANK_EDGES_M), depth, side="right") + 1
 
 
-def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float, public_buildings: int = 0) -> dict:
+def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float, public_buildings: int = 0,
+            relief: bool = False) -> dict:
     """Every building's parameters as arrays (nothing is written here)."""
     rng = np.random.default_rng(seed)
     local = _local_crs(center_lat, center_lon)
@@ -485,6 +492,8 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
     # ground: rising gently inland, a little lower along the river, a gentle undulation
     ground = (1.8 + 0.0025 * np.minimum(d_shore, 6000.0) - 2.0 * np.exp(-d_river / 400.0)
               + 0.5 * np.sin(x / 230.0) * np.cos(y / 190.0))
+    hill = _hill_parameters(x, y) if relief else None
+    ground = ground + _hill_z(x, y, hill)
     ground = np.round(ground, 3)
     lvl_l2 = 7.6 - d_river / 300.0  # water level (m above MSL) of the L2 scenario, synthetic
     lvl_l1 = 6.0 - d_river / 300.0  # ... and of the L1 (planned-scale) scenario
@@ -519,6 +528,7 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
         height=height, ground=ground, rise=rise, area=area, flood_l1=flood_l1, flood_l2=flood_l2, tsunami=tsu,
         has_year=has_year, year=year, struct=struct, bclass=bclass, floor_area=floor_area, gml_id=gml_id,
         building_id=building_id, lat=lat_c, lon=lon_c, zone=zone, tall=tall, ridge_az=ridge_az, shed_az=shed_az,
+        river=river, shore=shore, hill=hill,
         names=_landmark_names(usage, height, area, zone),
     )
 
@@ -975,6 +985,8 @@ def make_district(
     as_zip: bool = False,
     public_buildings: int = 0,
     progress: bool = True,
+    relief: bool = False,
+    trees: bool = False,
 ) -> DistrictSample:
     """Write a synthetic PLATEAU v4 (i-UR 3.1) building dataset around Numazu Station.
 
@@ -1002,6 +1014,14 @@ def make_district(
     public_buildings : int
         Number of buildings outside the station core given usage 422 (文教厚生施設: schools,
         community halls), sized like commercial buildings; default 0 (the district is unchanged).
+    relief : bool
+        Also write terrain, ``udx/dem/<2nd-order mesh>_dem_6697_op.gml`` (``dem:ReliefFeature`` /
+        ``dem:TINRelief`` triangles on a regular grid), with a hill (45 m high, top 240 m across)
+        just south of the southernmost building; buildings stand on the same ground.
+    trees : bool
+        Also write street trees, ``udx/veg/<mesh>_veg_6697_op.gml``
+        (``veg:SolitaryVegetationObject`` with ``veg:height`` and an octagonal LOD2 crown), in
+        front (south side, in the building frame) of about a fifth of the buildings.
     progress : bool
         Show a tqdm progress bar.
 
@@ -1029,7 +1049,8 @@ def make_district(
         raise ValueError(f"make_district: lod2_share must be within 0-1, got {lod2_share!r}")
     n = int(n_buildings)
     out = Path(path)
-    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share), int(public_buildings))
+    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share), int(public_buildings),
+                bool(relief))
     meshes = mesh_code(d["lat"], d["lon"])
     center_mesh = mesh_code(center_lat, center_lon)
 
@@ -1103,8 +1124,190 @@ def make_district(
     truth = _truth(d, meshes, source_file)
     w = float(truth["lon"].min()), float(truth["lat"].min()), float(truth["lon"].max()), float(truth["lat"].max())
     written_context = [] if (one_file and out.suffix.lower() == ".gml" and not as_zip) else sorted(context)
-    return DistrictSample(path=result_path, truth=truth, files=files, bbox=w, local_crs=d["local"],
-                          bytes_written=written, seed=int(seed), context_files=written_context)
+    sample = DistrictSample(path=result_path, truth=truth, files=files, bbox=w, local_crs=d["local"],
+                            bytes_written=written, seed=int(seed), context_files=written_context)
+    if relief or trees:
+        _write_context(sample, d, out, seed=int(seed), relief=relief, trees=trees, one_file=one_file, as_zip=as_zip)
+    return sample
+
+
+# --------------------------------------------------------------------------------------------
+# Terrain (dem) and street trees (veg), issue 11
+# --------------------------------------------------------------------------------------------
+
+#: The sample hill: height (m), radius of its top (m), width of its slope (m; logistic profile) and
+#: the gap (m) between the southernmost building and the foot of the hill's top. Synthetic, chosen
+#: so that it shades the southern row of roofs in winter while the buildings stand on nearly flat
+#: ground (the slope adds under 1 m at the nearest building).
+HILL_HEIGHT_M = 45.0
+HILL_RADIUS_M = 120.0
+HILL_SLOPE_WIDTH_M = 12.0
+HILL_GAP_M = 25.0
+#: DEM grid spacing (m) and margin around the buildings (m); coarser for very large districts.
+DEM_SPACING_M = 25.0
+DEM_MARGIN_M = 400.0
+DEM_MAX_CELLS = 200
+#: Street trees: share of buildings with a tree in front, heights (m) and crown radii (m).
+TREE_SHARE = 0.2
+TREE_HEIGHT_M = (6.0, 11.0)
+TREE_CROWN_RADIUS_M = (1.8, 3.0)
+TREE_CROWN_BASE_FRAC = 0.35  # crown starts at this share of the height
+
+
+def _hill_parameters(x: np.ndarray, y: np.ndarray):
+    return (float(np.mean(x)), float(np.min(y)) - HILL_GAP_M - HILL_RADIUS_M, HILL_HEIGHT_M, HILL_RADIUS_M,
+            HILL_SLOPE_WIDTH_M)
+
+
+def _hill_z(x, y, hill) -> np.ndarray:
+    """Height (m) the hill adds: ``h / (1 + exp((r - R) / w))``, a round hill with a flat top."""
+    if hill is None:
+        return np.zeros(np.shape(x))
+    hx, hy, h, radius, width = hill
+    r = np.hypot(np.asarray(x, dtype=float) - hx, np.asarray(y, dtype=float) - hy)
+    return h / (1.0 + np.exp(np.clip((r - radius) / width, -50.0, 50.0)))
+
+
+def _ground_z(d: dict, x, y) -> np.ndarray:
+    """Ground height (m above MSL) anywhere, by the same formula the buildings stand on."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    d_river = _polyline_distance(x, y, d["river"])
+    d_shore = _polyline_distance(x, y, d["shore"])
+    g = (1.8 + 0.0025 * np.minimum(d_shore, 6000.0) - 2.0 * np.exp(-d_river / 400.0)
+         + 0.5 * np.sin(x / 230.0) * np.cos(y / 190.0))
+    return g + _hill_z(x, y, d.get("hill"))
+
+
+_CTX_HEADER = _HEADER  # declares the dem and veg namespaces too
+
+
+def _fmt_latlon(d: dict, xyz: np.ndarray) -> list[str]:
+    lon, lat = d["to_geo"].transform(xyz[:, 0], xyz[:, 1])
+    return [f"{la:.9f} {lo:.9f} {z:.3f}" for la, lo, z in zip(np.asarray(lat), np.asarray(lon), xyz[:, 2])]
+
+
+def _envelope_of(d: dict, xyz: np.ndarray) -> tuple[str, str]:
+    lon, lat = d["to_geo"].transform(xyz[:, 0], xyz[:, 1])
+    lo = f"{math.floor(np.min(lat) * 1e9) / 1e9:.9f} {math.floor(np.min(lon) * 1e9) / 1e9:.9f} {np.min(xyz[:, 2]):.3f}"
+    hi = f"{math.ceil(np.max(lat) * 1e9) / 1e9:.9f} {math.ceil(np.max(lon) * 1e9) / 1e9:.9f} {np.max(xyz[:, 2]):.3f}"
+    return lo, hi
+
+
+def _dem_grid(d: dict):
+    x0, x1 = float(d["x"].min()) - DEM_MARGIN_M, float(d["x"].max()) + DEM_MARGIN_M
+    y0, y1 = float(d["y"].min()) - DEM_MARGIN_M, float(d["y"].max()) + DEM_MARGIN_M
+    step = max(DEM_SPACING_M, max(x1 - x0, y1 - y0) / DEM_MAX_CELLS)
+    xs = np.arange(x0, x1 + step, step)
+    ys = np.arange(y0, y1 + step, step)
+    gx, gy = np.meshgrid(xs, ys)
+    gz = np.round(_ground_z(d, gx, gy), 3)
+    v = np.stack([gx, gy, gz], axis=-1)
+    a, b, c, e = v[:-1, :-1], v[:-1, 1:], v[1:, :-1], v[1:, 1:]
+    tris = np.concatenate([np.stack([a, b, e], axis=2).reshape(-1, 3, 3), np.stack([a, e, c], axis=2).reshape(-1, 3, 3)])
+    return tris
+
+
+def _dem_xml(d: dict, tris: np.ndarray, seed: int) -> str:
+    flat = tris.reshape(-1, 3)
+    pos = _fmt_latlon(d, flat)
+    lo, hi = _envelope_of(d, flat)
+    rid = uuid.uuid5(uuid.NAMESPACE_URL, f"numazu-geo/sample/{seed}/dem")
+    out = [_CTX_HEADER.replace("{lower}", lo).replace("{upper}", hi),
+           f"\t<core:cityObjectMember>\n\t\t<dem:ReliefFeature gml:id=\"dem_{rid}\">\n",
+           f"{_T3}<core:creationDate>{CREATION_DATE}</core:creationDate>\n{_T3}<dem:lod>1</dem:lod>\n",
+           f"{_T3}<dem:reliefComponent>\n{_T4}<dem:TINRelief gml:id=\"tin_{rid}\">\n",
+           f"{_T4}\t<dem:lod>1</dem:lod>\n{_T4}\t<dem:tin><gml:TriangulatedSurface><gml:trianglePatches>\n"]
+    for k in range(len(tris)):
+        p = pos[3 * k:3 * k + 3]
+        out.append("<gml:Triangle><gml:exterior><gml:LinearRing><gml:posList>"
+                   f"{p[0]} {p[1]} {p[2]} {p[0]}</gml:posList></gml:LinearRing></gml:exterior></gml:Triangle>\n")
+    out += [f"{_T4}\t</gml:trianglePatches></gml:TriangulatedSurface></dem:tin>\n",
+            f"{_T4}</dem:TINRelief>\n{_T3}</dem:reliefComponent>\n\t\t</dem:ReliefFeature>\n\t</core:cityObjectMember>\n",
+            _FOOTER]
+    return "".join(out)
+
+
+def _tree_design(d: dict, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng([seed, 11])  # own stream: buildings stay as without trees
+    n = d["n"]
+    u = rng.random((n, 3))
+    pick = np.flatnonzero(u[:, 0] < TREE_SHARE)
+    h = np.round(TREE_HEIGHT_M[0] + (TREE_HEIGHT_M[1] - TREE_HEIGHT_M[0]) * u[pick, 1], 1)
+    r = np.round(TREE_CROWN_RADIUS_M[0] + (TREE_CROWN_RADIUS_M[1] - TREE_CROWN_RADIUS_M[0]) * u[pick, 2], 2)
+    rot = d["rot"][pick]
+    off = d["W"][pick] / 2.0 + r + 1.0  # in front of the -v facade, clear of the walls
+    tx = d["x"][pick] + off * np.sin(rot)
+    ty = d["y"][pick] - off * np.cos(rot)
+    gz = np.round(_ground_z(d, tx, ty), 3)
+    lon, lat = d["to_geo"].transform(tx, ty)
+    ids = [f"veg_{uuid.uuid5(uuid.NAMESPACE_URL, f'numazu-geo/sample/{seed}/tree/{i}')}" for i in pick]
+    return pd.DataFrame({"gml_id": ids, "building_gml_id": [d["gml_id"][i] for i in pick], "x_m": tx, "y_m": ty,
+                         "lat": np.asarray(lat), "lon": np.asarray(lon), "ground_z_m": gz, "height_m": h,
+                         "crown_radius_m": r})
+
+
+def _crown_rings(t) -> list[np.ndarray]:
+    """Closed rings (outward) of an octagonal prism crown from TREE_CROWN_BASE_FRAC * h to h."""
+    ang = np.radians(np.arange(8) * 45.0 + 22.5)
+    ring = np.column_stack([t.x_m + t.crown_radius_m * np.cos(ang), t.y_m + t.crown_radius_m * np.sin(ang)])
+    z0 = t.ground_z_m + TREE_CROWN_BASE_FRAC * t.height_m
+    z1 = t.ground_z_m + t.height_m
+    bottom = [(px, py, z0) for px, py in ring[::-1]]
+    top = [(px, py, z1) for px, py in ring]
+    rings = [np.array(bottom + bottom[:1]), np.array(top + top[:1])]
+    for k in range(8):
+        a, b = ring[k], ring[(k + 1) % 8]
+        rings.append(np.array([(a[0], a[1], z0), (b[0], b[1], z0), (b[0], b[1], z1), (a[0], a[1], z1), (a[0], a[1], z0)]))
+    return rings
+
+
+def _veg_xml(d: dict, trees: pd.DataFrame) -> str:
+    parts, allxyz = [], []
+    for t in trees.itertuples(index=False):
+        rings = _crown_rings(t)
+        allxyz += rings
+        polys = "".join(f"<gml:surfaceMember>{_POLY.format(' '.join(_fmt_latlon(d, r)))}</gml:surfaceMember>" for r in rings)
+        parts.append(
+            f"\t<core:cityObjectMember>\n\t\t<veg:SolitaryVegetationObject gml:id=\"{t.gml_id}\">\n"
+            f"{_T3}<core:creationDate>{CREATION_DATE}</core:creationDate>\n"
+            f"{_T3}<veg:height uom=\"m\">{t.height_m}</veg:height>\n"
+            f"{_T3}<veg:lod2Geometry><gml:MultiSurface srsName=\"http://www.opengis.net/def/crs/EPSG/0/6697\" "
+            f"srsDimension=\"3\">{polys}</gml:MultiSurface></veg:lod2Geometry>\n"
+            "\t\t</veg:SolitaryVegetationObject>\n\t</core:cityObjectMember>\n"
+        )
+    xyz = np.concatenate(allxyz) if allxyz else np.zeros((1, 3))
+    lo, hi = _envelope_of(d, xyz)
+    return _CTX_HEADER.replace("{lower}", lo).replace("{upper}", hi) + "".join(parts) + _FOOTER
+
+
+def _write_context(sample: "DistrictSample", d: dict, out: Path, *, seed: int, relief: bool, trees: bool,
+                   one_file: bool, as_zip: bool) -> None:
+    """Write dem / veg files beside ``udx/bldg`` (folder or zip) and record them on ``sample``."""
+    center2 = str(mesh_code(float(np.mean(d["lat"])), float(np.mean(d["lon"]))))[:6]
+    docs = {}
+    if relief:
+        sample.terrain_file = f"udx/dem/{center2}_dem_6697_op.gml"
+        docs[sample.terrain_file] = _dem_xml(d, _dem_grid(d), seed)
+    if trees:
+        tree_table = _tree_design(d, seed)
+        sample.trees = tree_table
+        sample.vegetation_file = f"udx/veg/{center2}_veg_6697_op.gml"
+        docs[sample.vegetation_file] = _veg_xml(d, tree_table)
+    if as_zip:
+        target = Path(sample.path)
+        with atomic_path(target, suffix=".zip") as tmp:
+            with zipfile.ZipFile(target) as src, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+                for info in src.infolist():
+                    dst.writestr(info, src.read(info.filename))
+                for name, text in docs.items():
+                    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    dst.writestr(info, text.encode("utf-8"))
+        return
+    root = out.parent if one_file and out.suffix.lower() == ".gml" else Path(out)
+    for name, text in docs.items():
+        with atomic_path(root / name, suffix=".gml") as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
 
 def _truth(d: dict, meshes: np.ndarray, source_file: np.ndarray) -> pd.DataFrame:

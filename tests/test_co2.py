@@ -138,3 +138,20 @@ def test_solar_does_not_import_co2():
             continue
         assert not imports_co2.search(path.read_text(encoding="utf-8")), path.name
     assert imports_co2.search("    from numazu_geo import co2\n")  # the pattern does find an import
+
+
+def test_load_table_checks_provenance(tmp_path, monkeypatch):
+    from numazu_geo.co2 import load_table
+
+    monkeypatch.setenv("NUMAZU_GEO_DATA", str(tmp_path))
+    (tmp_path / "h15_ok.csv").write_text("name,value,source,year,reason\na,1.5,somewhere,2024,\nb,,,,none found\n")
+    assert load_table("h15_ok.csv")["value"].tolist()[0] == 1.5
+    (tmp_path / "h15_nosource.csv").write_text("name,value,source,year,reason\na,1.5,,2024,\n")
+    with pytest.raises(ValueError, match="h15_nosource.csv: rows \\[2\\] have values without a source"):
+        load_table("h15_nosource.csv")
+    (tmp_path / "h15_noreason.csv").write_text("name,value,source,year,reason\na,,,,\n")
+    with pytest.raises(ValueError, match="no value and no 'reason'"):
+        load_table("h15_noreason.csv")
+    (tmp_path / "h15_noyear.csv").write_text("name,value,source\na,1,x\n")
+    with pytest.raises(ValueError, match="no 'year' column"):
+        load_table("h15_noyear.csv")

@@ -52,3 +52,12 @@ def test_resilience_cli(district, tmp_path, capsys):
     bad = tmp_path / "bad.parquet"
     assert main(["resilience", str(district.path), "--critical-load-kw", "1", "--shelters", "no-such-id", "-o", str(bad)]) == 1
     assert "no-such-id" in capsys.readouterr().err and not bad.exists()
+
+
+def test_outputs_checked_before_work(district, tmp_path, capsys):
+    bad = tmp_path / "ledger.xlsx"
+    assert main(["energy", str(tmp_path / "missing.parquet"), "-o", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "unsupported ledger output format" in err and "missing.parquet" not in err  # the output is checked first
+    assert main(["resilience", str(district.path), "--critical-load-kw", "1", "-o", str(tmp_path / "s.txt")]) == 1
+    assert "unsupported shelter table output format" in capsys.readouterr().err

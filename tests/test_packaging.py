@@ -50,7 +50,7 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_carries_data_models_and_templates(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for path in sorted((REPO / "data").rglob("*.csv")):
+    for path in sorted([*(REPO / "data").rglob("*.csv"), *(REPO / "data").rglob("*.csv.gz")]):
         assert f"numazu_geo/_data/{path.relative_to(REPO / 'data').as_posix()}" in names
     shipped = {p.name for p in (REPO / "models").glob("*.safetensors")}
     assert shipped and all(f"numazu_geo/_models/{n}" in names for n in shipped)
@@ -96,7 +96,8 @@ from numazu_geo.solar.climate import default_climate
 res = numazu_geo.solar_potential(sample.path, climate=default_climate(days="monthly"), spacing_m=2.0, progress=False)
 out["n_buildings"] = len(res.buildings)
 out["kwh_year"] = float(res.buildings["kwh_year"].sum())
-out["factor"] = res.parameters["emission_factor_kg_per_kwh"]
+out["factor"] = numazu_geo.co2.add_avoided_co2(res).parameters["emission_factor_kg_per_kwh"]
+out["station"] = res.provenance["climate_station"]  # from the packaged JMA normals (.csv.gz)
 from numazu_geo.cli import build_parser
 out["help"] = build_parser().format_help()
 try:
@@ -122,6 +123,7 @@ def test_unpacked_wheel_computes_solar_without_torch(wheel, tmp_path):
     assert out["models_dir"] == str(site / "numazu_geo" / "_models")
     assert out["n_buildings"] == 6 and out["kwh_year"] > 0
     assert 0.3 < out["factor"] < 0.6  # read from the packaged emission_factors.csv
+    assert "47657" in out["station"]
     assert "numazu-geo[greenview]" in out["greenview"] and "torch" in out["greenview"]
     assert "greenview" in out["help"]  # the subcommand is listed, and says what to install
     assert out["loaded"] == []

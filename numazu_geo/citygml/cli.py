@@ -106,6 +106,12 @@ def run(args) -> int:
             print(f"  {len(issues)} building(s) kept with an empty or repaired footprint:", file=sys.stderr)
             for reason, count in issues.value_counts().head(5).items():
                 print(f"    {count} x {reason}", file=sys.stderr)
+    dup = gdf.attrs.get("duplicates_dropped")
+    if dup:
+        print(f"  {dup['buildings']} duplicate building(s) dropped (read twice; kept once, see the output's "
+              "metadata 'duplicates_dropped')", file=sys.stderr)  # fmt: skip
+    for col, count in (gdf.attrs.get("sentinels_replaced") or {}).items():
+        print(f"  {count} x {col}: PLATEAU 'unknown' value (+-9999) read as missing", file=sys.stderr)
     if errors:
         print(f"  {len(errors)} file(s) skipped:", file=sys.stderr)
         for err in errors[:20]:

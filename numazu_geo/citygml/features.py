@@ -41,11 +41,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from lxml import etree
 
@@ -89,7 +90,9 @@ def city_code_from_path(label: str | None) -> str | None:
     hint = crs_mod.city_hint_from_path(text)
     if hint:
         return hint
-    match = _FILE_CITY_RE.search(PurePosixPath(text.split("!")[-1]).name)
+    from numazu_geo.citygml.sources import source_name
+
+    match = _FILE_CITY_RE.search(source_name(text))
     return match.group(1) if match else None
 
 
@@ -355,7 +358,12 @@ def read_features(source, kind: str, *, crs="auto", codelists=None, bbox=None) -
     if target is None and len(gdf):
         rep = gdf.geometry.representative_point()
         hints = [city_code_from_path(s.label) for s in sources]
-        target = crs_mod.auto_crs(gdf["city_code"].tolist(), rep.y.to_numpy(), rep.x.to_numpy(), hints=hints)
+        codes = gdf["city_code"].tolist()
+        if any(hints) or any(isinstance(c, str) and c for c in codes):
+            target = crs_mod.auto_crs(codes, rep.y.to_numpy(), rep.x.to_numpy(), hints=hints)
+        else:  # features carry no municipality code: the zone of the data's centre (as read_buildings guesses it)
+            zone = crs_mod.zone_for(None, float(rep.y.median()), float(rep.x.median()))
+            target = pyproj.CRS.from_epsg(crs_mod.zone_epsg(zone))
     if target is not None:
         gdf = gdf.to_crs(target)
     gdf.attrs["source_files"] = len(sources)
@@ -375,7 +383,3 @@ def read_context(source, kinds=("tran", "wtr", "luse", "fld", "tnm"), *, crs="au
             out[kind] = gdf
     return out
 
-
-def dataset_name(label: str) -> str:
-    """The last path part of a source label (for messages)."""
-    return PurePosixPath(str(label).replace("\\", "/").split("!")[-1]).name

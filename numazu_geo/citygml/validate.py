@@ -32,7 +32,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from numazu_geo.errors import DataExtentError
+from numazu_geo.errors import CRSError, DataExtentError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ JAPAN_EXTENT_EPSG = 6668
 #: |value| at or above this is a PLATEAU "unknown" sentinel (PLATEAU 標準製品仕様書: -9999), or the
 #: positive 9999 that broken data carry, never a height: Japan's highest point, Mt Fuji, is 3,776 m.
 SENTINEL_ABS = 9999.0
+
+#: A footprint whose mean width (2 x area / perimeter) is under this is a line, not a building:
+#: ten times the resolution of PLATEAU's 9-decimal degree coordinates (1e-9 deg, about 0.11 mm).
+MIN_FOOTPRINT_WIDTH_M = 0.001
 
 _HEIGHT_COLUMNS = ("measured_height_m", "ground_z_m", "roof_z_m")
 
@@ -120,18 +124,18 @@ def check_target_crs(target: pyproj.CRS | None, *, what: str = "crs") -> pyproj.
     """Refuse a target CRS footprints cannot be expressed in: geocentric, vertical, engineering, 3D-only.
 
     Accepts a projected CRS (metres; needed for areas and solar) or a 2D/3D geographic CRS (lon/lat).
-    Raises ``ValueError`` naming the CRS and what to use instead.
+    Raises :class:`~numazu_geo.errors.CRSError` (a ``ValueError``) naming the CRS and what to use instead.
     """
     if target is None:
         return None
     name = target.to_string()
     if target.is_geocentric:
-        raise ValueError(
+        raise CRSError(
             f"{what}={name} is geocentric (Earth-centred X, Y, Z): building footprints and heights cannot be "
             "expressed in it; use 'auto' (the Japan Plane Rectangular zone) or a projected CRS such as EPSG:6676"
         )
     if not (target.is_projected or target.is_geographic):
-        raise ValueError(
+        raise CRSError(
             f"{what}={name} is a {target.type_name}, not a horizontal CRS; use 'auto' or a projected CRS such "
             "as EPSG:6676"
         )
@@ -195,7 +199,7 @@ def drop_duplicates(gdf, kind: str):
         "buildings": n_buildings(drop),
         "rows": int(drop.sum()),
         "same_gml_id_in_another_file": n_buildings(by_file),
-        "repeated_in_the_same_file": n_buildings(within),
+        "repeated_in_one_file": n_buildings(within),
         "same_building_id_other_gml_id": n_buildings(by_bid),
         "examples": [str(g) for g in pd.unique(gids[drop])[:5]],
         # rows dropped per source file (the copy's file)
@@ -205,10 +209,10 @@ def drop_duplicates(gdf, kind: str):
     out.attrs = dict(gdf.attrs)
     out.attrs["duplicates_dropped"] = record
     log.warning(
-        "%d duplicate building(s) dropped (%d %s rows): %d read again from another file, %d repeated in one file, "
+        "%d duplicate building(s) dropped (%d %s rows): %d read again from another file, %d repeated in one file (or the file given twice), "
         "%d with a building ID already seen; e.g. %s",
         record["buildings"], record["rows"], kind, record["same_gml_id_in_another_file"],
-        record["repeated_in_the_same_file"], record["same_building_id_other_gml_id"], ", ".join(record["examples"]),
+        record["repeated_in_one_file"], record["same_building_id_other_gml_id"], ", ".join(record["examples"]),
     )  # fmt: skip
     return out
 
@@ -244,26 +248,35 @@ def replace_sentinels(gdf, kind: str):
 
 
 def flag_zero_area(gdf):
-    """Footprints with no area (collinear or repeated vertices) get ``geometry_issue`` and stay empty."""
+    """Footprints with no area (collinear or repeated vertices, up to coordinate rounding) get
+    ``geometry_issue`` and an empty geometry, as the reader does for exactly zero areas.
+
+    In a projected CRS a footprint whose mean width ``2 * area / perimeter`` is under
+    :data:`MIN_FOOTPRINT_WIDTH_M` is a line with rounding noise, not a building.
+    """
     if "geometry_issue" not in gdf.columns or len(gdf) == 0 or gdf.crs is None:
         return gdf
     geoms = np.asarray(gdf.geometry.values)
-    located = ~shapely.is_empty(geoms) & ~pd.isna(geoms)
-    # planar area in the CRS units; for lon/lat the comparison is in square degrees (still zero)
+    located = ~pd.isna(geoms)
+    located[located] = ~shapely.is_empty(geoms[located])
     area = np.where(located, shapely.area(geoms), np.nan)
-    length = np.where(located, shapely.length(geoms), np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # thinner than 1e-9 of its outline squared: a sliver made by rounding, i.e. zero area
-        zero = located & ((area <= 0) | (area <= 1e-9 * length**2))
+    if gdf.crs.is_projected:
+        perimeter = np.where(located, shapely.length(geoms), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zero = located & ((area <= 0) | (2.0 * area / perimeter < MIN_FOOTPRINT_WIDTH_M))
+    else:
+        zero = located & (area <= 0)
     if not zero.any():
         return gdf
+    attrs = dict(gdf.attrs)
     gdf = gdf.copy()
-    issue = gdf["geometry_issue"].astype(object)
+    issue = gdf["geometry_issue"].astype(object).to_numpy(copy=True)
     for i in np.flatnonzero(zero):
-        if pd.isna(issue.iloc[i]) or not issue.iloc[i]:
-            issue.iloc[i] = "degenerate footprint (zero area)"
+        if issue[i] is None or pd.isna(issue[i]) or not issue[i]:
+            issue[i] = "degenerate footprint (zero area)"
     gdf["geometry_issue"] = pd.array(issue, dtype="string")
     gdf.loc[zero, gdf.geometry.name] = shapely.Polygon()
+    gdf.attrs = attrs
     log.warning("%d footprint(s) with zero area flagged in geometry_issue", int(zero.sum()))
     return gdf
 

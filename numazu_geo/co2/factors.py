@@ -137,7 +137,7 @@ def load_table(filename: str, value_columns=None) -> pd.DataFrame:
     further factor table (e.g. transport).
     """
     df = _read_table(filename).copy()
-    year = "year" if "year" in df.columns else "fiscal_year"
+    year = "fiscal_year" if "fiscal_year" in df.columns and "year" not in df.columns else "year"
     for col in ("source", year):
         if col not in df.columns:
             raise ValueError(f"data/{filename}: no {col!r} column (every factor table names its source and year)")

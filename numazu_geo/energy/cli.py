@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -46,6 +45,7 @@ def register(subparsers) -> None:
     r.add_argument("source", help="buildings GeoParquet with source_file, or a CityGML file, folder or zip")
     r.add_argument("-o", "--output", required=True, help="shelter table (.parquet, .gpkg, .geojson or .csv)")
     r.add_argument("--shelters", help="comma-separated building ids (building_id or gml_id)")
+    r.add_argument("--usages", default="422", help="shelter usage codes when no ids are given (default 422: schools, halls)")
     r.add_argument("--critical-load-kw", type=float, required=True, help="critical load of each shelter (kW, constant)")
     r.add_argument("--battery", default=None, help="battery data-sheet name in data/storage_specs.csv (default: none)")
     r.add_argument("--battery-kwh", type=float, help="battery capacity (kWh); power and efficiency from --battery's sheet")
@@ -74,22 +74,27 @@ def _read(path) -> object:
 
 def run_energy(args) -> int:
     from numazu_geo.energy.ledger import building_energy, ledger_summary
-    from numazu_geo.io import write_table
+    from numazu_geo.io import check_output, check_outputs_distinct, write_tables
 
+    # outputs checked before any work; written together (all or none)
+    output = check_output(args.output, default_name="energy_ledger.parquet", what="ledger output")
+    summary_out = check_output(args.summary, default_name=f"energy_by_{args.by}.csv", what="summary output") if args.summary else None
+    check_outputs_distinct(output, summary_out)
     buildings = _read(args.source)
     solar = _read(args.solar) if args.solar else None
     ledger = building_energy(buildings, solar=solar)
     summary = ledger_summary(ledger, args.by)
-    write_table(ledger, args.output)
-    if args.summary:
-        write_table(summary, args.summary)
+    tables = {output: ledger}
+    if summary_out is not None:
+        tables[summary_out] = summary
+    written = write_tables(tables)
     n_co2 = int(ledger["co2_kg_year"].notna().sum())
     print(
         f"{len(ledger)} buildings, {n_co2} with a cited intensity: {ledger['co2_kg_year'].sum() / 1000:,.0f} t-CO2/yr "
         f"(grid factor {ledger.attrs['energy']['emission_factor_kg_per_kwh']:.3f} kg/kWh); "
         f"{len(ledger) - n_co2} without (reasons in energy_reason)"
     )
-    print(f"wrote {args.output}" + (f", {args.summary}" if args.summary else ""))
+    print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -99,9 +104,10 @@ def run_resilience(args) -> int:
 
     from numazu_geo.energy.resilience import battery_size_needed, select_shelters, shelter_table
     from numazu_geo.energy.storage import EV, Battery
-    from numazu_geo.io import write_table
+    from numazu_geo.io import check_output, write_tables
     from numazu_geo.solar.potential import _building_key, solar_potential
 
+    output = check_output(args.output, default_name="shelter_resilience.parquet", what="shelter table output")
     source = args.source
     if Path(source).suffix.lower() == ".parquet":
         buildings = _read(source)
@@ -110,9 +116,10 @@ def run_resilience(args) -> int:
 
         buildings = citygml.read_buildings(source, progress=not args.no_progress)
     ids = [s.strip() for s in args.shelters.split(",") if s.strip()] if args.shelters else None
-    shelters = select_shelters(buildings, ids)
+    usages = tuple(u.strip() for u in args.usages.split(",") if u.strip())
+    shelters = select_shelters(buildings, ids, usages=usages)
     if shelters.empty:
-        raise EnergyInputError("resilience: no shelters (no building of usage 422 here); pass --shelters ids")
+        raise EnergyInputError(f"resilience: no shelters (no building of usage {', '.join(usages)} here); pass --shelters ids")
     keys = list(dict.fromkeys(_building_key(shelters).astype(object)))
     if not args.critical_load_kw > 0:
         raise EnergyInputError(f"--critical-load-kw must be > 0, got {args.critical_load_kw}")
@@ -136,11 +143,11 @@ def run_resilience(args) -> int:
         "evs": None if evs is None else dict(evs.__dict__), "climate": result.climate.source,
         "pv_model": result.hourly.attrs.get("pv_model"),
     }  # fmt: skip
-    write_table(out, args.output)
+    write_tables({output: out})
     col = "pv_battery_ev_median_h" if evs is not None and battery is not None else (
         "pv_battery_median_h" if battery is not None else ("pv_ev_median_h" if evs is not None else "pv_median_h"))
     print(f"climate: {result.climate.source}")
     print(f"{len(out)} shelters, critical load {args.critical_load_kw:g} kW: median autonomy "
           f"{np.nanmedian(out[col]):,.0f} h (range {out[col].min():,.0f}-{out[col].max():,.0f} h)")  # fmt: skip
-    print(f"wrote {args.output}")
+    print(f"wrote {output}")
     return 0

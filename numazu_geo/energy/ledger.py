@@ -52,14 +52,14 @@ def floor_area_m2(buildings) -> tuple[np.ndarray, np.ndarray]:
     total = np.where(total > 0, total, np.nan)
     est = np.full(n, np.nan)
     if "storeys_above_ground" in buildings.columns and hasattr(buildings, "geometry"):
-        crs = getattr(buildings, "crs", None)
-        if crs is not None and not crs.is_projected:
-            raise EnergyInputError(
-                f"building_energy: footprints are in a geographic CRS ({crs.to_string()}); project them "
-                "(e.g. to_crs(6676)) so their area is in m2"
-            )
         storeys = pd.to_numeric(buildings["storeys_above_ground"], errors="coerce").to_numpy(dtype=float)
-        foot = buildings.geometry.area.to_numpy(dtype=float)
+        crs = getattr(buildings, "crs", None)
+        if crs is not None and not crs.is_projected and (~np.isfinite(total) & (storeys > 0)).any():
+            raise EnergyInputError(
+                f"building_energy: footprints are in a geographic CRS ({crs.to_string()}) and some buildings need "
+                "footprint x storeys; project them (e.g. to_crs(6676)) so their area is in m2"
+            )
+        foot = buildings.geometry.area.to_numpy(dtype=float) if crs is None or crs.is_projected else np.full(n, np.nan)
         est = np.where((storeys > 0) & (foot > 0), foot * storeys, np.nan)
     area = np.where(np.isfinite(total), total, est)
     return area, ~np.isfinite(total) & np.isfinite(area)

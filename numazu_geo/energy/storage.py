@@ -54,14 +54,15 @@ class Battery:
     ----------
     capacity_kwh : usable capacity (kWh), > 0.
     power_kw : maximum charge and discharge power on the AC side (kW), > 0.
-    round_trip_efficiency : AC-to-AC share of a full cycle, in (0, 1].
+    round_trip_efficiency : AC-to-AC share of a full cycle, in (0, 1] (no default: take it from
+        the data sheet, e.g. :meth:`from_spec`; 1.0 is a lossless battery).
     initial_soc_frac : state of charge at the start, as a share of ``capacity_kwh`` (default 1:
         full, as a battery is at the start of an outage).
     """
 
     capacity_kwh: float
     power_kw: float
-    round_trip_efficiency: float = 1.0
+    round_trip_efficiency: float
     initial_soc_frac: float = 1.0
 
     def __post_init__(self):
@@ -111,8 +112,9 @@ class EV:
     ----------
     usable_kwh : energy each car can give (kWh), > 0.
     v2h_kw : V2H output power per car (kW), > 0.
+    efficiency : share of the car's battery energy that reaches the building (V2H conversion; the
+        data sheet's, e.g. :meth:`from_spec`).
     count : number of cars plugged in.
-    efficiency : share of the car's battery energy that reaches the building (V2H conversion).
     initial_soc_frac : charge of the cars at the start of the outage (default 1: full).
     reserve_frac : share of ``usable_kwh`` kept for driving (not given to the building).
 
@@ -122,8 +124,8 @@ class EV:
 
     usable_kwh: float
     v2h_kw: float
+    efficiency: float
     count: int = 1
-    efficiency: float = 1.0
     initial_soc_frac: float = 1.0
     reserve_frac: float = 0.0
 
@@ -153,4 +155,4 @@ class EV:
     def from_spec(cls, car: str, v2h: str, *, count: int = 1, **kwargs) -> EV:
         """Cars of data-sheet row ``car`` through V2H unit ``v2h`` (``data/storage_specs.csv``)."""
         c, u = _spec(car, "ev"), _spec(v2h, "v2h")
-        return cls(float(c["usable_kwh"]), float(u["power_kw"]), count, float(u["round_trip_efficiency"]), **kwargs)
+        return cls(float(c["usable_kwh"]), float(u["power_kw"]), float(u["round_trip_efficiency"]), count, **kwargs)

@@ -124,8 +124,10 @@ def load_rgb(image, *, name: str | None = None) -> np.ndarray:
     label = name or "<array>"
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.shape[0] < 2 or arr.shape[1] < 2:
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise ImageError(label, f"expected an (H, W, 3) RGB array, got shape {arr.shape}")
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ImageError(label, f"image is only {arr.shape[1]}x{arr.shape[0]} px: too small to segment")
     arr = arr[:, :, :3]
     if arr.dtype == np.uint8:
         return np.ascontiguousarray(arr)

@@ -150,7 +150,7 @@ def read_photo_metadata(source: str | os.PathLike | bytes) -> PhotoMetadata:
     elif _GPS_LAT in gps or _GPS_LON in gps:
         meta.gps_error = "EXIF GPS has only one of latitude and longitude; the photo has no location"
     if meta.gps_error:
-        logger.warning("%s: %s", name, meta.gps_error)
+        logger.debug("%s: %s", name, meta.gps_error)
     if _GPS_ALT in gps:
         try:
             alt = _rational(gps[_GPS_ALT])
@@ -255,6 +255,7 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
                 geom = Point(meta.lon_deg, meta.lat_deg)
             if meta.gps_error:
                 notes.append(meta.gps_error)
+                logger.warning("%s: %s", path, meta.gps_error)
             proj = projection
             if proj == "auto" and str(meta.gpano.get("ProjectionType", "")).lower() == "equirectangular":
                 proj = "equirectangular"

@@ -31,7 +31,8 @@ MAX_CATEGORIES = 10
 
 #: How the colour range was chosen, shown under the legend.
 DOMAIN_NOTES = {
-    "fixed": {"ja": "色の範囲は固定（どの地図でも同じ値は同じ色）", "en": "fixed colour range: the same value has the same colour on every map"},
+    "fixed": {"ja": "色の範囲は固定（どの地図でも同じ値は同じ色）",
+              "en": "fixed colour range: the same value has the same colour on every map"},
     "data": {"ja": "色の範囲はこの地図のデータに合わせています（他の地図と色を比べられません）",
              "en": "colour range stretched to this map's data: colours do not compare between maps"},
 }

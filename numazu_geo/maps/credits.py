@@ -20,7 +20,7 @@ import functools
 import logging
 import re
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pandas as pd
 
@@ -51,12 +51,29 @@ _TXT = {
 }
 
 
+def zip_parts(label: str | None) -> tuple[str, str] | None:
+    """(zip path, member) of a zip member's ``source_file`` address (``zip://<member>::<zip>`` or the
+    older ``<zip>!<member>``), else None."""
+    if not label:
+        return None
+    text = str(label)
+    if text.startswith("zip://") and "::" in text:
+        member, zip_path = text[len("zip://"):].split("::", 1)
+        return (zip_path[len("file://"):] if zip_path.startswith("file://") else zip_path), member
+    head, sep, member = text.partition("!")
+    if sep and head.lower().endswith(".zip"):
+        return head, member
+    return None
+
+
 def dataset_year(label: str | None) -> int | None:
     """The survey year a PLATEAU dataset's name states (``..._2023_citygml...``), else None."""
     if not label:
         return None
     text = str(label).replace("\\", "/")
-    match = _DATASET_YEAR_RE.search(text) or _FILE_YEAR_RE.search(PurePosixPath(text.split("!")[-1]).name)
+    from numazu_geo.citygml.sources import source_name
+
+    match = _DATASET_YEAR_RE.search(text) or _FILE_YEAR_RE.search(source_name(text))
     if match is None:
         match = _FILE_YEAR_RE.search(text)
     return int(match.group(2)) if match else None
@@ -71,8 +88,9 @@ def is_synthetic_source(label: str | None) -> bool:
     if "numazu-shi_sample" in text:
         return True
     try:
-        if "!" in text and text.split("!", 1)[0].lower().endswith(".zip"):
-            zip_path, member = text.split("!", 1)
+        parts = zip_parts(text)
+        if parts is not None:
+            zip_path, member = parts
             with zipfile.ZipFile(zip_path) as zf, zf.open(member) as fh:
                 head = fh.read(400)
         else:
@@ -89,8 +107,9 @@ def _codelist_dirs(label: str) -> tuple[str, ...]:
     from numazu_geo.citygml.sources import GMLSource, find_codelist_dirs
 
     try:
-        if "!" in label and label.split("!", 1)[0].lower().endswith(".zip"):
-            zip_path, member = label.split("!", 1)
+        parts = zip_parts(label)
+        if parts is not None:
+            zip_path, member = parts
             src = GMLSource(member, 0, zip_path)
         else:
             if not Path(label).exists():

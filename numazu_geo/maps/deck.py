@@ -28,7 +28,8 @@ from pathlib import Path
 import pydeck as pdk
 
 from numazu_geo.io import write_text_atomic
-from numazu_geo.maps.credits import SAMPLE_ATTRIBUTION, caption as provenance_caption, place_name
+from numazu_geo.maps.credits import SAMPLE_ATTRIBUTION  # noqa: F401 - kept importable from maps.deck
+from numazu_geo.maps.credits import caption as provenance_caption, place_name
 from numazu_geo.maps.credits import plateau_attribution as _plateau_attribution
 from numazu_geo.maps.labels import check_lang
 

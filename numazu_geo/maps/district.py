@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import shapely.ops  # noqa: F401 - nearest_points
 
 from numazu_geo.maps.deck import save_html, view
 from numazu_geo.maps.layers import buildings_layer, labels_layer, place_layers
@@ -45,12 +46,50 @@ def context_source(buildings: gpd.GeoDataFrame):
     """Where the buildings' dataset lies (a zip, or a building file inside ``udx/bldg``), from ``source_file``."""
     if "source_file" not in buildings.columns:
         return None
+    from numazu_geo.maps.credits import zip_parts
+
     for label in buildings["source_file"].dropna().astype(str).unique()[:1]:
-        if "!" in label and label.split("!", 1)[0].lower().endswith(".zip"):
-            zip_path = label.split("!", 1)[0]
-            return zip_path if Path(zip_path).is_file() else None
+        parts = zip_parts(label)
+        if parts is not None:
+            return parts[0] if Path(parts[0]).is_file() else None
         return label if Path(label).is_file() else None
     return None
+
+
+#: Context is read this far around the buildings (degrees; 0.015 deg is about 1.4 km), plus the
+#: district's own size: a tilted 3D view shows that much beyond the buildings (display choice).
+CONTEXT_MARGIN_DEG = 0.015
+
+
+def context_bbox(bounds) -> tuple[float, float, float, float]:
+    """The (west, south, east, north) box of place context drawn around ``bounds`` of the buildings."""
+    west, south, east, north = bounds
+    pad = max(east - west, north - south) + CONTEXT_MARGIN_DEG
+    return (west - pad, south - pad, east + pad, north + pad)
+
+
+#: A river or the sea this close to the buildings (m) is brought into the first view (display choice:
+#: a pupil recognises the place by its water).
+NEAR_WATER_M = 1200.0
+
+
+def _bounds_with_near_water(bounds, context) -> tuple | None:
+    """``bounds`` grown to the nearest point of water (wtr context) within :data:`NEAR_WATER_M`, else None."""
+    import shapely
+
+    water = [lay.source_frame for lay in context if getattr(lay, "kind", "") == "context_wtr"
+             and getattr(lay, "source_frame", None) is not None and len(lay.source_frame)]
+    if not water:
+        return None
+    frame = water[0]
+    west, south, east, north = bounds
+    centre = gpd.GeoSeries([shapely.Point((west + east) / 2, (south + north) / 2)], crs=4326).to_crs(frame.crs).iloc[0]
+    union = frame.geometry.union_all()
+    if union.distance(centre) > NEAR_WATER_M + max(east - west, north - south) * 111_000 / 2:
+        return None
+    near = shapely.ops.nearest_points(union, centre)[0]
+    lon, lat = gpd.GeoSeries([near], crs=frame.crs).to_crs(4326).iloc[0].coords[0]
+    return (min(west, lon), min(south, lat), max(east, lon), max(north, lat))
 
 
 def district_title(column: str | None, place: str | None, lang: str) -> str:
@@ -106,11 +145,16 @@ def district_map(
         source = context_source(buildings) if context is True else context
         if source is not None:
             west, south, east, north = layer.bounds_lonlat
-            pad = max(east - west, north - south) * 0.6 + 0.005
-            ctx = place_layers(source, lang=lang, bbox=(west - pad, south - pad, east + pad, north + pad))
+            ctx = place_layers(source, lang=lang, bbox=context_bbox(layer.bounds_lonlat))
     names = labels_layer(buildings)
     if names is not None:
         ctx.append(names)
+    camera = {}
+    grown = _bounds_with_near_water(layer.bounds_lonlat, ctx) if ctx else None
+    if grown is not None:
+        from numazu_geo.maps.deck import fit_zoom
+
+        camera = {"zoom": fit_zoom(grown), "center_lonlat": ((grown[0] + grown[2]) / 2, (grown[1] + grown[3]) / 2)}
     deck = view(layer, title=titles, subtitle=subtitles, lang=lang, attribution=attribution, city=city, year=year,
-                basemap="gsi", provenance=result, context=ctx)
+                basemap="gsi", provenance=result, context=ctx, **camera)
     return save_html(deck, path, offline=offline)

@@ -222,7 +222,8 @@ def top_roofs_bar(df: pd.DataFrame, column: str = "kwh_year", *, n: int = 10, la
     return fig
 
 
-def monthly_yield_curve(df: pd.DataFrame, *, kind: str = "auto", lang: str = "ja", ax=None, title: str | None = None, caption="auto"):
+def monthly_yield_curve(df: pd.DataFrame, *, kind: str = "auto", lang: str = "ja", ax=None, title: str | None = None,
+                        caption="auto"):
     """Monthly curve from the ``kwh_m2_month_01..12`` columns.
 
     ``kind="yield"``: district total PV yield per month (MWh), each building's ``kwh_year`` split

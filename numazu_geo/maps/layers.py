@@ -408,7 +408,8 @@ def _roof_faces_for(buildings, faces, column, lang, cmap, vmin, vmax, stretch, g
         faces = faces[faces["roof_source"].astype(str) == "lod2"]
     if keys_b is None or len(faces) == 0 or column not in faces.columns:
         return None, np.zeros(n, dtype=bool), np.full(n, np.nan)
-    key_col = next((k for k in ("building_key", "gml_id", "building_id") if k in faces.columns and k in buildings.columns), None)
+    key_col = next((k for k in ("building_key", "gml_id", "building_id")
+                    if k in faces.columns and k in buildings.columns), None)
     if key_col is None:
         return None, np.zeros(n, dtype=bool), np.full(n, np.nan)
     faces = faces[faces[key_col].astype("string").isin(set(buildings[key_col].astype("string").dropna()))]
@@ -472,7 +473,8 @@ def roofs_layer(
         text = {lg: _tooltip_html(row, cols[lg], lg, heading=_heading(row, lg, "屋根面" if lg == "ja" else "Roof face"))
                 for lg in (lang, other)}
         for rings in _polygon_rings(geom, with_z=True):
-            rings = [[[p[0], p[1], round((p[2] if len(p) > 2 else 0.0) - float(off), 2)] for p in ring] for ring in rings]
+            rings = [[[p[0], p[1], round((p[2] if len(p) > 2 else 0.0) - float(off), 2)] for p in ring]
+                     for ring in rings]
             records.append({"polygon": rings, "color": color, "tooltip": text[lang], f"tooltip_{other}": text[other]})
     return AnalysisLayer(
         "PolygonLayer", records, id=id or f"roofs-{uuid.uuid4().hex[:8]}",
@@ -680,7 +682,8 @@ def hazard_layer(areas: gpd.GeoDataFrame, *, lang: str = "ja", alpha: int = HAZA
     other = _other(lang)
     kind = str(areas["kind"].iloc[0]) if "kind" in areas.columns else "fld"
     data = _to_lonlat(areas, "hazard_layer")
-    ranks = pd.to_numeric(data.get("rank_code"), errors="coerce") if "rank_code" in data.columns else pd.Series(np.nan, index=data.index)
+    ranks = (pd.to_numeric(data["rank_code"], errors="coerce") if "rank_code" in data.columns
+             else pd.Series(np.nan, index=data.index))
     import matplotlib
 
     cmap = matplotlib.colormaps[_HAZARD_CMAP]
@@ -699,7 +702,8 @@ def hazard_layer(areas: gpd.GeoDataFrame, *, lang: str = "ja", alpha: int = HAZA
     for _, row in data.iterrows():
         entry = {}
         for lg in (lang, other):
-            head = row.get("name") if isinstance(row.get("name"), str) else _KIND_NAMES.get(kind, _KIND_NAMES["fld"])[lg]
+            head = (row.get("name") if isinstance(row.get("name"), str)
+                    else _KIND_NAMES.get(kind, _KIND_NAMES["fld"])[lg])
             band = row.get("rank") if isinstance(row.get("rank"), str) else (row.get("rank_code") or "")
             key = "浸水深" if lg == "ja" else "Depth band"
             entry["tooltip" if lg == lang else f"tooltip_{other}"] = (
@@ -716,13 +720,15 @@ def hazard_layer(areas: gpd.GeoDataFrame, *, lang: str = "ja", alpha: int = HAZA
 
 
 def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by: str | None = "measured_height_m",
-                 size_px: int = 15, max_labels: int = 60, id: str | None = None) -> AnalysisLayer | None:
+                 size_px: int = 15, max_labels: int = 60, near=None, id: str | None = None) -> AnalysisLayer | None:
     """Names (``gml:name``: stations, schools, rivers...) as text labels, floating above buildings.
 
     Labels sit at each feature's representative point, :data:`LABEL_LIFT_M` above its height
     (``height_by``) when it has one. Fonts are the reader's own Japanese fonts (deck.gl draws a
     font atlas from the characters used), so nothing is downloaded. At most ``max_labels``,
-    the largest features first. Returns None when no feature has a name.
+    the largest features first. ``near`` (lon, lat): put each label at the feature's point
+    nearest to it (a long river is then named where the map looks). Returns None when no feature
+    has a name.
     """
     if features is None or len(features) == 0 or column not in features.columns:
         return None
@@ -739,6 +745,17 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
     records = []
     for geom, text, h in zip(data.geometry, data[column].astype(str), heights):
         pt = geom.representative_point() if geom.geom_type != "Point" else geom
+        if near is not None and geom.geom_type != "Point":
+            from shapely.ops import nearest_points
+
+            target = shapely.Point(near)
+            if not geom.contains(target):
+                edge = nearest_points(geom, target)[0]
+                # a little inside the feature, so the label sits on the water, not on its bank
+                inner = geom.intersection(edge.buffer(max(geom.length, 1e-9) * 1e-3 + 2e-4))
+                pt = inner.representative_point() if not inner.is_empty else edge
+            else:
+                pt = target
         records.append({"position": [round(pt.x, LONLAT_DECIMALS), round(pt.y, LONLAT_DECIMALS),
                                      round(float(h) + LABEL_LIFT_M, 1)], "text": text})
     return AnalysisLayer(
@@ -746,7 +763,8 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
         get_position="position", get_text="text", get_size=size_px, size_units="'pixels'",
         get_color=[255, 255, 255, 255], get_text_anchor="'middle'", get_alignment_baseline="'bottom'",
         # pydeck turns plain strings into expressions: literal strings are quoted
-        character_set="'auto'", font_family="'Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif'",
+        character_set="'auto'",
+        font_family="'Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif'",
         font_weight=700, background=True, get_background_color=[20, 24, 32, 200], background_padding=[4, 2, 4, 2],
         billboard=True, pickable=False, parameters={"depthTest": False, "depthCompare": "always"},
     )
@@ -781,14 +799,19 @@ def place_layers(source=None, *, features: dict | None = None, lang: str = "ja",
         gdf = features.get(kind)
         if gdf is None or len(gdf) == 0:
             continue
-        layer = hazard_layer(gdf, lang=lang) if kind in {"fld", "tnm", "htd", "ifld"} else context_layer(gdf, kind, lang=lang)
+        if kind in {"fld", "tnm", "htd", "ifld"}:
+            layer = hazard_layer(gdf, lang=lang)
+        else:
+            layer = context_layer(gdf, kind, lang=lang)
         if layer is not None:
             layers.append(layer)
     named = [g for k, g in features.items() if k in {"tran", "wtr"} and "name" in g.columns and g["name"].notna().any()]
     if named:
         frame = pd.concat([g[["name", g.geometry.name]].rename_geometry("geometry") if g.geometry.name != "geometry"
                            else g[["name", "geometry"]] for g in [n.to_crs(named[0].crs) for n in named]])
-        label = labels_layer(gpd.GeoDataFrame(frame, geometry="geometry", crs=named[0].crs), height_by=None, size_px=14)
+        near = None if bbox is None else ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
+        label = labels_layer(gpd.GeoDataFrame(frame, geometry="geometry", crs=named[0].crs), height_by=None, size_px=14,
+                             near=near)
         if label is not None:
             layers.append(label)
     return layers

@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from numazu_geo.maps.deck import PLATEAU_CITY, PLATEAU_YEAR, save_html, view
+from numazu_geo.maps.deck import save_html, view
 from numazu_geo.maps.layers import buildings_layer
 
 _TITLE = {"ja": "避難所の停電時の自立時間（3D）", "en": "Shelter autonomy in a blackout (3D)"}
@@ -26,15 +26,18 @@ def shelter_map(
     title: str | None = None,
     subtitle: str | None = None,
     offline: bool = True,
-    city: str = PLATEAU_CITY,
-    year: int | str = PLATEAU_YEAR,
+    city: str | None = None,
+    year: int | str | None = None,
     attribution: str | None = None,
+    provenance=None,
 ) -> Path:
     """Write an offline 3D map: every building in grey, the shelters coloured by ``color_by``.
 
     ``shelters`` is :func:`numazu_geo.energy.shelter_table` output (``building_key`` and autonomy
     columns) or a GeoDataFrame of shelters with those columns; its rows are joined to
-    ``buildings`` by ``building_key`` (``building_id``, else ``gml_id``).
+    ``buildings`` by ``building_key`` (``building_id``, else ``gml_id``). Credits come from the
+    buildings' data (``attribution`` or ``city``/``year`` override); ``provenance`` (e.g. the
+    SolarResult the hourly PV came from) is printed on the page.
     """
     from numazu_geo.solar.potential import _building_key
 
@@ -51,7 +54,7 @@ def shelter_map(
                               lang=lang, opacity=0.6)  # fmt: skip
     layer = buildings_layer(shown, color_by=color_by, lang=lang)
     if subtitle is None:
-        subtitle = f"{city} · 避難所 {len(shown)} 棟" if lang == "ja" else f"{len(shown)} shelters"
+        subtitle = f"避難所 {len(shown)} 棟" if lang == "ja" else f"{len(shown)} shelters"
     deck = view(context, layer, title=title or _TITLE[lang], subtitle=subtitle, lang=lang, attribution=attribution,
-                city=city, year=year)  # fmt: skip
+                city=city, year=year, provenance=provenance)  # fmt: skip
     return save_html(deck, path, offline=offline)

@@ -39,8 +39,9 @@ def run_trips(tracks, output, *, summary=None, by: str = "track", min_distance_m
     rep = report_table(legs)
     failed = rep[rep["status"] == "error"]
     if len(rep) and len(failed) == len(rep):
-        raise NumazuGeoError("no track could be read:\n  " + "\n  ".join(
-            f"{s}: {m}" for s, m in zip(failed["source"], failed["message"])))
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise NumazuGeoError(f"no track could be read, {output} not written: "
+                             f"{failed['source'].iloc[0]}: {failed['message'].iloc[0]}{more}")
     tables = {output: legs}
     if summary is not None:
         tables[summary] = summary_table(legs, by=by.split(",") if "," in by else by)

@@ -20,7 +20,8 @@ def register(subparsers) -> argparse.ArgumentParser:
         description=(
             "Annual rooftop irradiation, PV capacity and yield, and avoided CO2 per building, with "
             "shading by neighbouring buildings (Embree ray casting). Without --climate an APPROXIMATE "
-            "modelled Numazu climate is used; give an EPW or NEDO METPV file for real weather."
+            "hourly climate is modelled from the JMA normals of the nearest station; give an EPW or NEDO "
+            "METPV file for real weather."
         ),
     )
     p.add_argument("source", help="buildings GeoParquet (from `numazu-geo ingest`), or a CityGML file, folder or zip")
@@ -50,6 +51,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", choices=["perez", "haydavies", "isotropic"], default="perez", help="transposition model")
     p.add_argument("--no-shading", action="store_true", help="skip ray casting (unobstructed roofs)")
     p.add_argument("--quick", action="store_true", help="one day per month instead of every hour (preview)")
+    p.add_argument("--pv-model", choices=["pvwatts", "plateau"], default="pvwatts",
+                   help="pvwatts: temperature-aware pvlib chain (default); plateau: PLATEAU SolarPotential's P x H x 0.88")
+    p.add_argument("--raster", help="also write roof irradiation and sky view factor as a Cloud-Optimised GeoTIFF (.tif)")
+    p.add_argument("--raster-resolution", type=float, default=None, help="pixel size of --raster in metres (default 1.0)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
     return p
@@ -58,7 +63,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from numazu_geo.errors import SourceNotFoundError
     from numazu_geo.io import check_output, check_outputs_distinct, read_parquet, write_tables
-    from numazu_geo.solar.climate import default_climate, load_climate
+    from numazu_geo.solar.climate import load_climate
     from numazu_geo.solar.potential import SPACING_M, solar_potential
     from numazu_geo.solar.sun import DEFAULT_YEAR
 
@@ -70,7 +75,12 @@ def run(args) -> int:
     points_out = (
         check_output(args.points, default_name="solar_points.parquet", what="points output") if args.points else None
     )
-    check_outputs_distinct(output, faces_out, points_out)
+    raster_out = (
+        check_output(args.raster, default_name="solar_roofs.tif", formats=(".tif", ".tiff"), what="raster output")
+        if args.raster
+        else None
+    )
+    check_outputs_distinct(output, faces_out, points_out, *([raster_out] if raster_out else []))
     if not Path(args.source).exists():
         raise SourceNotFoundError(f"{args.source}: no such file or folder")
     if args.climate and not Path(args.climate).is_file():
@@ -83,8 +93,8 @@ def run(args) -> int:
     climate = None
     if args.climate:
         climate = load_climate(args.climate, year=year, partial=args.partial_year)
-    if args.quick:
-        climate = climate.representative_days(15) if climate is not None else default_climate(year, days="monthly")
+    if args.quick and climate is not None:
+        climate = climate.representative_days(15)
     result = solar_potential(
         source,
         climate=climate,
@@ -93,9 +103,11 @@ def run(args) -> int:
         sun_binning=None if args.sun_binning == "hourly" else "tregenza",
         model=args.model,
         shading=not args.no_shading,
-        keep_points=bool(points_out),
+        keep_points=bool(points_out or raster_out),
         progress=not args.no_progress,
         max_weather_distance_km=args.max_weather_distance,
+        pv_model=args.pv_model,
+        climate_days="monthly" if args.quick and climate is None else None,
     )
     from numazu_geo import co2
 
@@ -106,6 +118,10 @@ def run(args) -> int:
     if points_out is not None and result.points is not None:
         tables[points_out] = result.points
     written = write_tables(tables)  # all files replaced together, or none
+    if raster_out is not None:
+        from numazu_geo.solar.raster import RESOLUTION_M, write_roof_raster
+
+        written = [*written, write_roof_raster(result, raster_out, resolution_m=args.raster_resolution or RESOLUTION_M)]
     s = co2.summarise_district(result)
     print(f"climate: {result.climate.source}")
     print(
@@ -113,5 +129,10 @@ def run(args) -> int:
         f"{s['total_kw']:,.0f} kW, {s['total_mwh_year']:,.0f} MWh/yr ({s['specific_yield_kwh_kwp']:,.0f} kWh/kWp), "
         f"avoiding {s['co2_avoided_t_year']:,.0f} t-CO2/yr (~{s['households_co2_equivalent']:,.0f} households' CO2)"
     )
+    print(
+        f"viable roof area {s['viable_area_m2']:,.0f} of {s['roof_area_m2']:,.0f} m2; "
+        f"{s['n_buildings_with_viable_face']} buildings with at least one viable face"
+    )
+    print(result.caption("en"))
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -16,7 +16,8 @@ Summed over the year this is exactly the face's ``kwh_m2_year`` of the annual ru
 linear sums in another order; for scenes above ``SUBSET_MIN_TRIANGLES`` the neighbourhood
 sub-scene is cut around the chosen faces rather than around the annual run's tile, which can
 shift a face by the shade of buildings near the 300 m edge). AC energy per hour comes from the
-PV model the result used (:func:`ac_kwh`, the one place to extend when another PV model lands).
+PV model the result used (:func:`monthly_ratio` and :func:`ac_kwh`, the one place to extend when
+another PV model lands).
 
 Memory: one float64 per building and timestamp (70 kB per building for 8,760 hours).
 """
@@ -36,27 +37,53 @@ log = logging.getLogger(__name__)
 
 #: Faces per chunk when building hourly (faces x timestamps) arrays (~70 MB per component).
 CHUNK_FACES = 128
-#: PV models :func:`ac_kwh` knows. "plateau": AC = kW x POA (kWh/m2 per hour) x performance ratio
-#: (JIS C 8907 form, MLIT PLATEAU SolarPotential; see :mod:`numazu_geo.solar.pv`).
-PV_MODELS = ("plateau",)
+#: Largest hourly table (bytes) built without being asked by name: 2 GB (numazu-geo choice, a
+#: quarter of a small 8 GB machine; ~28,000 buildings x 8,760 h). Above it, ``hourly=True`` asks
+#: for the buildings to be named (or ``max_bytes=`` raised).
+HOURLY_MAX_BYTES = 2_000_000_000
+#: PV models :func:`ac_kwh` knows. "plateau": AC = kW x POA (kWh/m2 per hour) x factor K (JIS C
+#: 8907 form, MLIT PLATEAU SolarPotential); "pvwatts": AC = kW x POA x the face's monthly
+#: performance ratio of the pvlib PVWatts chain (``pv.monthly_performance_ratio``), the same
+#: ratio the annual yield applies to the shaded monthly irradiation (see :mod:`numazu_geo.solar.pv`).
+PV_MODELS = ("plateau", "pvwatts")
 
 
-def ac_kwh(kw, poa_kwh_m2, parameters: dict, climate=None) -> np.ndarray:
-    """AC energy per face and timestamp (kWh), (F, T), from hourly plane-of-array irradiation.
+def _plateau_factor(parameters: dict) -> float:
+    for key in ("performance_ratio", "plateau_factor"):
+        if parameters.get(key) is not None:
+            return float(parameters[key])
+    return float(getattr(pv, "PLATEAU_FACTOR", pv.PERFORMANCE_RATIO))
 
-    ``poa_kwh_m2`` (F, T) is the shaded POA irradiation of each timestamp (kWh/m2), ``kw`` (F,)
-    the faces' capacity, ``parameters`` the result's settings (``pv_model``, default "plateau",
-    and ``performance_ratio``). The single place where hourly output follows the PV model of the
-    annual result: a model whose annual yield is not this linear form must be added here.
-    """
+
+def monthly_ratio(parameters: dict, climate, tilt_deg, azimuth_deg) -> np.ndarray:
+    """(F, 12) performance ratio per face and month of the result's PV model."""
     model = parameters.get("pv_model", "plateau")
+    n = len(np.atleast_1d(tilt_deg))
     if model == "plateau":
-        pr = float(parameters.get("performance_ratio", pv.PERFORMANCE_RATIO))
-        return np.nan_to_num(np.asarray(kw, dtype=float))[:, None] * np.asarray(poa_kwh_m2, dtype=float) * pr
+        return np.full((n, 12), _plateau_factor(parameters))
+    if model == "pvwatts":
+        ratio = getattr(pv, "monthly_performance_ratio", None)
+        if ratio is None:
+            raise NotImplementedError("pv_model='pvwatts' needs numazu_geo.solar.pv.monthly_performance_ratio")
+        return np.asarray(ratio(tilt_deg, azimuth_deg, climate, albedo=parameters.get("albedo"),
+                                model=parameters.get("model")), dtype=float)  # fmt: skip
     raise NotImplementedError(
         f"hourly PV output is not implemented for pv_model={model!r} (known: {PV_MODELS}); "
         "see numazu_geo.solar.hourly.ac_kwh"
     )
+
+
+def ac_kwh(kw, poa_kwh_m2, pr_month, months) -> np.ndarray:
+    """AC energy per face and timestamp (kWh), (F, T), from hourly plane-of-array irradiation.
+
+    ``poa_kwh_m2`` (F, T): shaded POA irradiation of each timestamp (kWh/m2); ``kw`` (F,): the
+    faces' capacity; ``pr_month`` (F, 12): the PV model's performance ratio per face and month
+    (:func:`monthly_ratio`); ``months`` (T,): month 1-12 of each timestamp. The single place where
+    hourly output follows the annual result's PV model (``kwh_year = kW x sum_m H_m x PR_m``), so
+    the hours sum to the annual yield. NaN ratios (months without light) count as 0.
+    """
+    pr = np.nan_to_num(np.asarray(pr_month, dtype=float))[:, np.asarray(months, dtype=np.int64) - 1]
+    return np.nan_to_num(np.asarray(kw, dtype=float))[:, None] * np.asarray(poa_kwh_m2, dtype=float) * pr
 
 
 def _select_buildings(faces, hourly) -> list:
@@ -155,7 +182,8 @@ def face_hourly_poa(
     return out
 
 
-def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict, *, progress: bool = False) -> pd.DataFrame:
+def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict, *, progress: bool = False,
+                       max_bytes: int = HOURLY_MAX_BYTES) -> pd.DataFrame:
     """Hourly AC energy (kWh) of the buildings ``hourly`` names (True: all): timestamps x buildings.
 
     ``faces`` is the annual result's face table (``building_key``, ``kw``, panel angles),
@@ -164,6 +192,12 @@ def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict,
     columns: ``building_key``. ``attrs`` records the PV model, climate and unit.
     """
     keys = _select_buildings(faces, hourly)
+    need = 8 * len(keys) * len(climate.times)
+    if need > max_bytes:
+        raise MemoryError(
+            f"hourly PV for {len(keys):,} buildings x {len(climate.times):,} timestamps needs {need / 1e9:.1f} GB "
+            f"(limit {max_bytes / 1e9:.1f} GB): name the buildings (hourly=[ids]) or run per mesh"
+        )
     known = set(faces["building_key"].astype(object)) if len(faces) else set()
     unknown = [k for k in keys if k not in known]
     if unknown:
@@ -192,7 +226,9 @@ def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict,
         neighbour_radius_m=parameters.get("neighbour_radius_m"), progress=progress,
     )  # fmt: skip
     kw = np.where(sub_faces["n_points"].to_numpy() > 0, sub_faces["kw"].to_numpy(dtype=float), 0.0)
-    face_ac = ac_kwh(kw, poa, parameters, climate)
+    pr_month = monthly_ratio(parameters, climate, sub_faces["panel_tilt_deg"].to_numpy(dtype=float),
+                             sub_faces["panel_azimuth_deg"].to_numpy(dtype=float))  # fmt: skip
+    face_ac = ac_kwh(kw, poa, pr_month, climate.times.month)
     codes = pd.Index(keys).get_indexer(face_key[idx])
     by_building = np.zeros((len(keys), face_ac.shape[1]))
     np.add.at(by_building, codes, face_ac)

@@ -64,8 +64,10 @@ SUBSET_MIN_TRIANGLES = 500_000
 CHUNK_FACES = 256
 #: Points per chunk when combining visibility with beam bins (bounds (points x bins) arrays).
 CHUNK_POINTS = 4096
-#: Distance (km) from central Numazu beyond which the default (Numazu) climate earns a warning.
-DEFAULT_CLIMATE_RANGE_KM = 50.0
+#: A face is viable when its annual shaded plane-of-array irradiation reaches this fraction of the
+#: climate's annual horizontal irradiation (``data/solar_defaults.csv``: numazu-geo choice; PLATEAU
+#: SolarPotential offers such a kWh/m2 cut-off but ships no default).
+MIN_IRRADIATION_FRAC = pv._default("min_irradiation_frac")
 
 #: Optional rounding step (deg) of panel tilt/azimuth so that faces share cached irradiation
 #: bases. Default None: exact angles (faces with exactly equal orientation, e.g. all flat roofs
@@ -100,8 +102,28 @@ class SolarResult:
     parameters: dict = field(default_factory=dict)
     hourly: pd.DataFrame | None = None
 
+    @property
+    def provenance(self) -> dict:
+        """Where the numbers came from (see :mod:`numazu_geo.provenance`)."""
+        from numazu_geo.provenance import with_emission_factor
+
+        prov = dict(self.buildings.attrs.get("provenance") or self.parameters.get("provenance") or {})
+        return with_emission_factor(prov, self.buildings.attrs)
+
+    @property
+    def attrs(self) -> dict:
+        """``{"provenance": ..., "solar_parameters": ...}``, as stored on the GeoDataFrames."""
+        return {"provenance": self.provenance, "solar_parameters": dict(self.parameters)}
+
+    def caption(self, lang: str = "ja") -> str:
+        """Provenance caption for maps and figures (:func:`numazu_geo.provenance.provenance_caption`)."""
+        from numazu_geo.provenance import provenance_caption
+
+        return provenance_caption(self, lang)
+
     def summary(self) -> dict:
-        """District energy totals (:func:`numazu_geo.solar.summary.energy_totals`) and the climate.
+        """District energy totals (:func:`numazu_geo.solar.summary.energy_totals`), the climate and
+        the provenance (:mod:`numazu_geo.provenance`).
 
         The CO2 this avoids: :func:`numazu_geo.co2.summarise_district`."""
         from numazu_geo.solar.summary import energy_totals
@@ -109,6 +131,7 @@ class SolarResult:
         out = energy_totals(self.buildings)
         out["climate_source"] = self.climate.source
         out["climate_approximate"] = bool(self.climate.approximate)
+        out["provenance"] = self.provenance
         return out
 
     def __repr__(self) -> str:
@@ -641,6 +664,63 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_s
     return buildings, roof_surfaces, solids
 
 
+#: Terrain and trees farther than this (m) from the roofs' bounding box are left out of the scene
+#: (numazu-geo choice: a 100 m hill 1 km away rises 5.7 deg above the horizon).
+CONTEXT_MARGIN_M = 1000.0
+
+
+def _context_source(buildings_or_source, buildings):
+    if isinstance(buildings_or_source, (str, os.PathLike)) and Path(buildings_or_source).suffix.lower() != ".parquet":
+        return buildings_or_source
+    if buildings is not None and "source_file" in buildings.columns:
+        files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
+        files = [f.split("!", 1)[0] for f in files]  # zip members: the archive
+        files = sorted({f for f in files if Path(f).exists()})
+        return files or None
+    return None
+
+
+def _context_triangles(buildings_or_source, buildings, terrain, vegetation, faces):
+    """Terrain and vegetation triangles in the faces' CRS (clipped near the roofs), and a record."""
+    from numazu_geo.citygml import terrain as T
+
+    b = faces.total_bounds if len(faces) else None
+    bbox = None
+    if b is not None and np.isfinite(b).all():
+        bbox = (b[0] - CONTEXT_MARGIN_M, b[1] - CONTEXT_MARGIN_M, b[2] + CONTEXT_MARGIN_M, b[3] + CONTEXT_MARGIN_M)
+    record = {}
+    out = []
+    for name, value, reader, kind in (("terrain", terrain, T.read_terrain, "dem"), ("vegetation", vegetation, T.read_vegetation, "veg")):
+        tri = None
+        if isinstance(value, str) and value == "auto":
+            src = _context_source(buildings_or_source, buildings)
+            if src is not None and T.find_feature_files(src, kind):
+                value = reader(src, crs=faces.crs)
+            else:
+                value = None
+        elif isinstance(value, (str, os.PathLike)):
+            value = reader(value, crs=faces.crs)
+        if isinstance(value, T.TriangleSet):
+            ts = value if value.crs is None or faces.crs is None or value.crs.equals(faces.crs) else value.to_crs(faces.crs)
+            tri = ts.triangles
+            record[f"{name}_source"] = ", ".join(Path(str(f)).name for f in ts.files[:3]) or name
+        elif value is not None:
+            tri = np.asarray(value, dtype=float).reshape(-1, 3, 3)
+            record[f"{name}_source"] = "user triangles"
+        if tri is not None and bbox is not None and len(tri):
+            lo, hi = tri[:, :, :2].min(axis=1), tri[:, :, :2].max(axis=1)
+            keep = (hi[:, 0] >= bbox[0]) & (lo[:, 0] <= bbox[2]) & (hi[:, 1] >= bbox[1]) & (lo[:, 1] <= bbox[3])
+            tri = tri[keep]
+        if tri is not None:
+            record[f"{name}_triangles"] = int(len(tri))
+        out.append(tri)
+    if out[1] is not None:
+        record["tree_transmittance"] = 0.0
+    parts = [t for t in out if t is not None and len(t)]
+    merged = np.concatenate(parts) if parts else None
+    return merged, None, record
+
+
 def _data_site(faces: gpd.GeoDataFrame) -> Site | None:
     if faces.crs is None or len(faces) == 0:
         return None
@@ -671,6 +751,7 @@ def solar_potential(
     roof_surfaces: gpd.GeoDataFrame | None = None,
     solids: gpd.GeoDataFrame | None = None,
     climate=None,
+    climate_days: str | None = None,
     spacing_m: float = SPACING_M,
     year: int = DEFAULT_YEAR,
     sun_binning: str | None = "tregenza",
@@ -678,12 +759,16 @@ def solar_potential(
     albedo: float = irr.ALBEDO,
     svf_rays: int = SVF_RAYS,
     neighbour_radius_m: float | None = NEIGHBOUR_RADIUS_M,
-    terrain=None,
+    terrain="auto",
+    vegetation="auto",
     scene=None,
     shading: bool = True,
     pv_density_kw_m2: float = pv.PV_DENSITY_KW_M2,
     coverage: float = pv.COVERAGE_RATIO,
-    performance_ratio: float = pv.PERFORMANCE_RATIO,
+    pv_model: str = "pvwatts",
+    performance_ratio: float | None = None,
+    min_kwh_m2_year: float | None = None,
+    min_irradiation_frac: float = MIN_IRRADIATION_FRAC,
     face_options: dict | None = None,
     orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
     keep_points: bool = False,
@@ -706,6 +791,8 @@ def solar_potential(
         skip reading.
     climate : None (the APPROXIMATE Numazu default at the data's location), a
         :class:`~numazu_geo.solar.climate.Climate`, or an ``.epw`` / METPV ``.csv`` path.
+    climate_days : with the default climate, ``"monthly"`` for one average day per month (quick
+        previews) instead of every hour.
     spacing_m : sample spacing on roofs (m).
     year : calendar year of the timestamps for the default climate and file readers.
     sun_binning : ``"tregenza"`` (default, one ray per sky patch the sun visits) or None (one ray
@@ -714,11 +801,26 @@ def solar_potential(
     albedo : ground reflectance (default 0.18, urban).
     svf_rays : hemisphere rays per point for the sky view factor.
     neighbour_radius_m : scene radius around each tile for large scenes (None = whole scene).
-    terrain : optional terrain triangles (K, 3, 3) in the same CRS, added to the scene.
+    terrain : terrain that casts shade: ``"auto"`` (default: PLATEAU ``dem`` files found beside
+        ``bldg`` in the source's dataset folder or zip; none found, none used), None, a
+        :class:`~numazu_geo.citygml.terrain.TriangleSet`, triangles (K, 3, 3) in the faces' CRS,
+        or a path (dem ``.gml``/folder/zip, or a GeoTIFF DEM) for
+        :func:`~numazu_geo.citygml.terrain.read_terrain`.
+    vegetation : trees that cast shade, as ``terrain`` (PLATEAU ``veg`` files,
+        :func:`~numazu_geo.citygml.terrain.read_vegetation`). Trees are opaque
+        (``data/solar_defaults.csv`` ``tree_transmittance = 0``: no published transmittance for
+        PLATEAU tree models was found, so tree shading is an upper bound).
     scene : a ready :class:`~numazu_geo.solar.shading.ShadingScene` (reused across runs); then
         ``solids`` and ``terrain`` are not needed.
     shading : False to skip ray casting (unobstructed roofs).
-    pv_density_kw_m2, coverage, performance_ratio : PV assumptions (0.167, 0.8, 0.88).
+    pv_density_kw_m2, coverage : PV capacity per m2 of panel and panel share of the usable area
+        (0.167 kW/m2, 0.8; PLATEAU SolarPotential).
+    pv_model : ``"pvwatts"`` (default; temperature-aware pvlib chain, :mod:`~numazu_geo.solar.pv`)
+        or ``"plateau"`` (PLATEAU SolarPotential's ``P x H x 0.88``, to compare with MLIT results).
+    performance_ratio : with ``pv_model="plateau"``, the factor K (default 0.88).
+    min_kwh_m2_year : minimum annual (shaded) plane-of-array irradiation of a viable face; default
+        ``min_irradiation_frac`` (0.6) x the climate's annual horizontal irradiation. Faces below
+        it keep their irradiation but get ``viable = False`` and add 0 kW / kWh.
     face_options : keyword arguments for :func:`~numazu_geo.solar.roofs.roof_faces`
         (``min_area_m2``, ``max_tilt_deg``, ``flat_mount_tilt_deg``, ...).
     orientation_step_deg : optional rounding of panel tilt/azimuth (deg) so faces share
@@ -757,23 +859,22 @@ def solar_potential(
 
     site = _data_site(faces)
     if climate is None:
-        clim = default_climate(year, site=site)
-        if site is not None and _distance_km(site, default_site()) > DEFAULT_CLIMATE_RANGE_KM:
-            log.warning(
-                "solar_potential: the data lie %.0f km from Numazu; the default climate uses Numazu's "
-                "sunshine normal (pass climate= with local weather)", _distance_km(site, default_site()),
-            )  # fmt: skip
+        clim = default_climate(site, year, days=climate_days)
+        log.info("solar_potential: %s", clim.source)
     else:
         clim = load_climate(climate, year=year, site=site)
         clim = climate_for_site(clim, site, max_distance_km=max_weather_distance_km)  # sun at the buildings
 
+    context = {}
+    if shading and scene is None and len(samples):
+        terrain, vegetation, context = _context_triangles(buildings_or_source, buildings, terrain, vegetation, faces)
     if not shading:
         scene = None
     elif scene is None and len(samples):
         from numazu_geo.solar.shading import ShadingScene
 
         if solids is not None and len(solids):
-            scene = ShadingScene.from_solids(solids, terrain=terrain)
+            scene = ShadingScene.from_solids(solids, terrain=terrain)  # terrain here includes the trees
         elif terrain is not None:
             scene = ShadingScene(np.zeros((0, 3, 3)), terrain=terrain)
         else:
@@ -784,7 +885,27 @@ def solar_potential(
         orientation_step_deg=orientation_step_deg, progress=progress,
     )  # fmt: skip
 
-    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, performance_ratio)
+    if pv_model not in pv.PV_MODELS:
+        raise ValueError(f"solar_potential: pv_model must be one of {pv.PV_MODELS}, not {pv_model!r}")
+    threshold = (
+        float(min_kwh_m2_year) if min_kwh_m2_year is not None else float(min_irradiation_frac) * clim.annual_kwh_m2("ghi")
+    )
+    if pv_model == "plateau":
+        performance_ratio = pv.PLATEAU_FACTOR if performance_ratio is None else float(performance_ratio)
+        pr_month = np.full((len(faces), 12), performance_ratio)
+        pv_description = f"PLATEAU SolarPotential form E = P x H x {performance_ratio:g}"
+    else:
+        if performance_ratio is not None:
+            raise ValueError("solar_potential: performance_ratio= applies to pv_model='plateau' only")
+        pr_month = pv.monthly_performance_ratio(
+            faces["panel_tilt_deg"].to_numpy(dtype=float), faces["panel_azimuth_deg"].to_numpy(dtype=float), clim,
+            albedo=albedo, model=model,
+        )  # fmt: skip
+        pv_description = (
+            f"pvlib PVWatts: physical IAM, SAPM {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
+            f"losses {pv.system_losses_pct():.1f} % (no shading term), inverter {pv.ETA_INV_NOM:g}"
+        )
+    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, pr_month, threshold)
     buildings_out = _building_results(buildings, faces_out)
     pts = None
     if keep_points and points is not None:
@@ -799,12 +920,16 @@ def solar_potential(
         "spacing_m": spacing_m, "sun_binning": sun_binning, "model": model, "albedo": albedo,
         "svf_rays": svf_rays, "neighbour_radius_m": neighbour_radius_m, "shading": bool(scene is not None),
         "orientation_step_deg": orientation_step_deg,
-        "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "performance_ratio": performance_ratio,
+        "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "pv_model": pv_model,
+        "pv_description": pv_description, "performance_ratio": performance_ratio, "min_kwh_m2_year": threshold,
         "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate), "rays_cast": int(table.attrs.get("rays_cast", 0)),
     }  # fmt: skip
+    params.update(context)
+    params["provenance"] = _provenance(clim, params, buildings)
     for gdf in (faces_out, buildings_out):
         gdf.attrs["solar_parameters"] = params
+        gdf.attrs["provenance"] = params["provenance"]
     hourly_kwh = None
     if hourly is not None and hourly is not False:
         from numazu_geo.solar.hourly import building_hourly_pv
@@ -813,15 +938,58 @@ def solar_potential(
     return SolarResult(buildings_out, faces_out, pts, clim, params, hourly_kwh)
 
 
-def _face_results(faces, table, density, coverage, pr) -> gpd.GeoDataFrame:
+def _provenance(clim: Climate, params: dict, buildings) -> dict:
+    """Provenance of a run (:mod:`numazu_geo.provenance`); the emission factor is added by
+    ``numazu_geo.co2.add_avoided_co2`` (its ``attrs["co2_factor"]``)."""
+    from numazu_geo.provenance import run_date, software
+
+    meta = dict(getattr(clim, "meta", {}) or {})
+    credits = []
+    src = (getattr(buildings, "attrs", {}) or {}).get("data_credit") if buildings is not None else None
+    if src:
+        credits.extend([src] if isinstance(src, str) else list(src))
+    credits.extend(meta.get("data_credit") or [])
+    prov = {
+        "climate_source": clim.source,
+        "climate_approximate": bool(clim.approximate),
+        "climate_station": meta.get("station"),
+        "climate_station_distance_km": meta.get("station_distance_km"),
+        "weather_site_distance_km": getattr(clim, "site_distance_km", None),
+        "pv_model": params.get("pv_model", "plateau"),
+        "pv_description": params.get("pv_description", ""),
+        "terrain": params.get("terrain_source"),
+        "vegetation": params.get("vegetation_source"),
+        "run_date": run_date(),
+        "software": software(),
+        "data_credit": credits,
+    }
+    return {k: v for k, v in prov.items() if v is not None}
+
+
+def _face_results(faces, table, density, coverage, pr_month, threshold) -> gpd.GeoDataFrame:
     out = faces.copy()
     for col in table.columns:
         out[col] = table[col].to_numpy()
     computed = out["n_points"].to_numpy() > 0
     area = np.where(computed, np.nan_to_num(out["area_m2"].to_numpy(dtype=float)), 0.0)
+    h_year = out["kwh_m2_year"].to_numpy(dtype=float)
+    viable = computed & (np.nan_to_num(h_year) >= threshold)
     out["usable_area_m2"] = area
-    out["kw"] = pv.pv_capacity_kw(area, density_kw_m2=density, coverage=coverage)
-    out["kwh_year"] = pv.pv_yield_kwh(out["kw"].to_numpy(), out["kwh_m2_year"].to_numpy(), performance_ratio=pr)
+    out["viable"] = viable
+    reason = out["reason"].astype(object).to_numpy().copy() if "reason" in out else np.full(len(out), "", object)
+    low = computed & ~viable
+    reason[low] = [f"annual irradiation {h:.0f} kWh/m2 below the viability threshold {threshold:.0f}" for h in h_year[low]]
+    out["reason"] = reason
+    out["viable_area_m2"] = np.where(viable, area, 0.0)
+    out["kw"] = pv.pv_capacity_kw(out["viable_area_m2"].to_numpy(), density_kw_m2=density, coverage=coverage)
+    h_month = out[MONTH_COLUMNS].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        sy = np.nansum(h_month * pr_month, axis=1) / pv.STC_IRRADIANCE_KW_M2
+    sy = np.where(computed & np.isfinite(h_year), sy, np.nan)
+    out["specific_yield_kwh_kwp"] = sy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["performance_ratio"] = np.where(h_year > 0, sy / h_year, np.nan)
+    out["kwh_year"] = out["kw"].to_numpy() * np.nan_to_num(sy)
     return out
 
 
@@ -848,6 +1016,8 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     agg["n_usable_faces"] = gsum(w > 0)
     agg["roof_area_m2"] = gsum(np.nan_to_num(f["area_m2"].to_numpy(dtype=float)))
     agg["usable_area_m2"] = gsum(w)
+    agg["viable_area_m2"] = gsum(np.nan_to_num(f["viable_area_m2"].to_numpy(dtype=float)))
+    agg["n_viable_faces"] = gsum(f["viable"].to_numpy(dtype=bool))
     for col in ["kwh_m2_year", *MONTH_COLUMNS, "unshaded_kwh_m2_year", "sky_view_factor"]:
         agg[col] = wmean(col)
     shaded = gsum(np.nan_to_num(f["kwh_m2_year"].to_numpy(dtype=float)) * w)
@@ -856,6 +1026,11 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         agg["shading_loss"] = np.where(unshaded > 0, np.clip(1.0 - shaded / np.where(unshaded > 0, unshaded, 1), 0, 1), np.nan)
     for col in ("kw", "kwh_year"):
         agg[col] = gsum(np.nan_to_num(f[col].to_numpy(dtype=float)))
+    kwh_poa = gsum(np.nan_to_num(f["kw"].to_numpy(dtype=float) * f["kwh_m2_year"].to_numpy(dtype=float)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agg["specific_yield_kwh_kwp"] = np.where(agg["kw"] > 0, agg["kwh_year"] / agg["kw"].where(agg["kw"] > 0, 1), np.nan)
+        agg["performance_ratio"] = np.where(kwh_poa > 0, agg["kwh_year"] / np.where(kwh_poa > 0, kwh_poa, 1), np.nan)
+    agg["viable"] = agg["n_viable_faces"].to_numpy() > 0
     reason = np.full(n, "", dtype=object)
     empty = np.nonzero(agg["usable_area_m2"].to_numpy() <= 0)[0]
     if len(empty):
@@ -864,6 +1039,9 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         top = sub.groupby("_code")["reason"].agg(lambda r: r.astype(str).value_counts().index[0]) if len(sub) else {}
         for c in empty:
             reason[c] = f"no usable roof faces ({top.get(c, 'no sample points') if len(sub) else 'no sample points'})"
+    low = np.nonzero((agg["usable_area_m2"].to_numpy() > 0) & ~agg["viable"].to_numpy())[0]
+    for c in low:
+        reason[c] = "no viable roof faces (annual irradiation below the viability threshold)"
     agg["reason"] = reason
     if buildings is None:
         geom = faces.geometry.apply(lambda g: shapely.force_2d(g) if g is not None else None)
@@ -879,10 +1057,11 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         base = base.drop(columns=[c for c in agg.columns if c in base.columns and c != "building_key"])
     out = base.merge(agg, on="building_key", how="left")
     out = gpd.GeoDataFrame(out, geometry=base.geometry.name, crs=base.crs)
-    for col in ("kw", "kwh_year", "roof_area_m2", "usable_area_m2"):
+    for col in ("kw", "kwh_year", "roof_area_m2", "usable_area_m2", "viable_area_m2"):
         out[col] = out[col].astype(float).fillna(0.0)
-    for col in ("n_faces", "n_usable_faces"):
+    for col in ("n_faces", "n_usable_faces", "n_viable_faces"):
         out[col] = out[col].fillna(0).astype(int)
+    out["viable"] = out["viable"].astype("boolean").fillna(False).astype(bool)
     out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), "no roof surfaces")
     out.attrs = dict(getattr(buildings, "attrs", {}) or {})
     return out
