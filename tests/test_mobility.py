@@ -155,6 +155,22 @@ def test_bus_told_from_car_when_bus_stops_are_given(tmp_path):
     assert set(plain["mode"]) == {"car"} and "bus_stops_dwelt" not in plain.columns
 
 
+def test_slow_trains_need_rail_lines_and_then_are_found(tmp_path):
+    """Trains cruising at only 60 km/h look like fast cars by speed; on the given rail line they are trains."""
+    fixes, truth = synthetic.mode_trips(5, seed=5, modes=("car", "train"), cruise_kmh={"train": 60})
+    f = fixes[["track", "time", "lat", "lon"]]
+    synthetic.rail_lines().to_file(tmp_path / "rail.geojson", driver="GeoJSON")
+    legs = mobility.detect_trips(f, rail_lines=tmp_path / "rail.geojson")
+    m = legs.merge(truth, on="track", suffixes=("", "_true"))
+    assert len(m) == len(truth) and (m["mode"] == m["mode_true"]).all(), m[["track", "mode", "rail_frac"]]
+    assert (m.loc[m["mode_true"] == "train", "rail_frac"] > 0.95).all()
+    assert (m.loc[m["mode_true"] == "car", "rail_frac"] < 0.5).all()
+    # by speed alone they are taken for cars, with a low confidence that says so
+    plain = mobility.detect_trips(f).merge(truth, on="track", suffixes=("", "_true"))
+    slow = plain[plain["mode_true"] == "train"]
+    assert (slow["mode"] == "car").all() and (slow["mode_confidence"] < 0.7).all()
+
+
 # ------------------------------------------------------------------------------ trips and legs
 
 

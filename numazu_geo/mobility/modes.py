@@ -22,6 +22,10 @@ Default rules (:func:`classify_rules`; thresholds and their sources in ``data/mo
    electric assist, 道路交通法施行規則 第1条の3);
 3. **train** when ``speed_kmh_median > road_max_speed_kmh`` (60 km/h: the legal road maximum,
    道路交通法施行令 第11条): most of the moving time faster than a car may go on ordinary roads;
+   when rail lines are given (``detect_trips(rail_lines=...)``, e.g. PLATEAU ``tran`` railways or
+   national rail data), a leg faster than cycling is a train exactly when ``rail_share`` or more
+   of its fixes lie within ``rail_radius_m`` of a line (feature ``rail_frac``), so slow lines are
+   trains and fast cars on expressways are cars;
 4. **car** otherwise; **bus** (instead of car or bicycle) when bus stop locations are given
    (``detect_trips(bus_stops=...)``, e.g. a GTFS ``stops.txt``) and the leg stopped (``bus_stop_min_dwell_s``) at ``bus_min_stops``
    or more of them and at ``bus_stop_share`` or more of those it passed (features
@@ -46,6 +50,8 @@ from numazu_geo.mobility.thresholds import Thresholds
 MODES = ("walk", "bicycle", "car", "bus", "train")
 #: Features that exist only when bus stops are given (NaN otherwise; not in FEATURE_COLUMNS).
 BUS_FEATURE_COLUMNS = ("bus_stops_passed", "bus_stops_dwelt")
+#: Feature that exists only when rail lines are given (NaN otherwise; not in FEATURE_COLUMNS).
+RAIL_FEATURE_COLUMNS = ("rail_frac",)
 FEATURE_COLUMNS = ("distance_m", "duration_s", "speed_kmh_median", "speed_kmh_p85", "speed_kmh_p95",
                    "speed_kmh_max", "accel_ms2_p95", "stop_frac", "stops_per_km")
 #: Log-ratio of speeds at which the rule confidence reaches tanh(1) x 0.5 + 0.5 = 0.88 (project choice:
@@ -79,6 +85,16 @@ def bus_stop_features(t_s: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, speed_m
             time_at[k] = time_at.get(k, 0.0) + weight
     dwelt = sum(1 for s in time_at.values() if s - pass_s >= p.bus_stop_min_dwell_s)
     return {"bus_stops_passed": float(len(time_at)), "bus_stops_dwelt": float(dwelt)}
+
+
+def rail_features(x_m: np.ndarray, y_m: np.ndarray, rail_zone) -> dict:
+    """``rail_frac``: share of the leg's fixes within the rail zone (rail lines buffered by
+    ``rail_radius_m``, a prepared shapely geometry in the same metres as ``x_m``/``y_m``)."""
+    import shapely
+
+    if rail_zone is None or len(x_m) == 0:
+        return {"rail_frac": np.nan}
+    return {"rail_frac": float(shapely.contains_xy(rail_zone, np.asarray(x_m), np.asarray(y_m)).mean())}
 
 
 def leg_features(t_s: np.ndarray, speed_ms: np.ndarray, distance_m: float, params: Thresholds | None = None) -> dict:
@@ -142,6 +158,14 @@ def classify_rules(features: pd.DataFrame, params: Thresholds | None = None) -> 
     conf[car] = np.minimum(_margin_confidence(p95[car], p.bicycle_max_speed_kmh),
                            _margin_confidence(med[car], p.road_max_speed_kmh))
     mode = mode.astype(object)
+    if "rail_frac" in features.columns:  # only when rail lines were given: trains run on them, cars do not
+        rail = features["rail_frac"].to_numpy(float)
+        motor = (mode == "car") | (mode == "train")
+        on_rail = np.isfinite(rail) & (rail >= p.rail_share)
+        mode[motor & on_rail] = "train"
+        mode[motor & np.isfinite(rail) & ~on_rail] = "car"
+        conf[motor & np.isfinite(rail)] = np.where(on_rail, rail, 1 - rail)[motor & np.isfinite(rail)]
+        car = mode == "car"
     if "bus_stops_dwelt" in features.columns:  # only when bus stops were given
         dwelt = features["bus_stops_dwelt"].to_numpy(float)
         passed = features["bus_stops_passed"].to_numpy(float)

@@ -132,6 +132,21 @@ def rail_route(length_m: float, *, offset_m: float = 0.0) -> np.ndarray:
                      [sx + ux * (offset_m + length_m), sy + uy * (offset_m + length_m)]])
 
 
+def rail_lines(length_m: float = 40000.0, grid: Grid | None = None):
+    """The synthetic rail line (the one :func:`rail_route` runs on), ``length_m`` long centred on the station,
+    as a GeoDataFrame in EPSG:4326 (for ``detect_trips(rail_lines=...)``)."""
+    import geopandas as gpd
+    import shapely
+
+    grid = grid or Grid.sample()
+    xy = rail_route(length_m, offset_m=-length_m / 2)
+    xs = np.linspace(xy[0, 0], xy[1, 0], 101)
+    ys = np.linspace(xy[0, 1], xy[1, 1], 101)
+    lon, lat = grid.to_lonlat(xs, ys)
+    return gpd.GeoDataFrame({"name": ["synthetic line"]}, geometry=[shapely.LineString(np.column_stack([lon, lat]))],
+                            crs=4326)
+
+
 def _arc(route: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(route, axis=0).T))])
 
@@ -272,14 +287,16 @@ def _node_at_distance(grid: Grid, rng: np.random.Generator, lo_m: float, hi_m: f
 
 
 def mode_trips(n_per_mode: int = 10, seed: int = 0, *, modes=("walk", "bicycle", "car", "train"), interval_s: float = 5.0,
-               noise_m: float = 4.0, start: str = "2026-06-08 07:30") -> tuple[pd.DataFrame, pd.DataFrame]:
+               noise_m: float = 4.0, start: str = "2026-06-08 07:30",
+               cruise_kmh: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Single-mode trips for testing the mode rules: (fixes, truth).
 
     ``fixes``: ``track`` (one per trip), ``time``, ``lat``, ``lon``. ``truth``: ``track``, ``mode``,
     ``distance_m`` (length of the route travelled). Walks are 0.8-2.5 km, rides 2-5 km, train
     trips 6-12 km (with stations every :data:`TRAIN_STATION_SPACING_M`). Buses stop at mid-block
     bus stops (:func:`bus_stop_positions`); their locations are in ``fixes.attrs["bus_stops"]``
-    as (lon, lat) pairs.
+    as (lon, lat) pairs. ``cruise_kmh`` ({mode: km/h}) overrides a mode's cruise speed
+    (:data:`MODE_KINEMATICS`), e.g. ``{"train": 60}`` for a slow line.
     """
     rng = np.random.default_rng(seed)
     grid = Grid.sample()
@@ -302,7 +319,7 @@ def mode_trips(n_per_mode: int = 10, seed: int = 0, *, modes=("walk", "bicycle",
                 lon, lat = grid.to_lonlat(np.interp(stops, arc, route[:, 0]), np.interp(stops, arc, route[:, 1]))
                 bus_stops.extend(zip(np.round(lon, 7).tolist(), np.round(lat, 7).tolist()))
             df = simulate_track(route, mode, t0 + pd.Timedelta(hours=k), rng=rng, interval_s=interval_s,
-                                noise_m=noise_m, grid=grid, stops_at=stops)
+                                noise_m=noise_m, grid=grid, stops_at=stops, speed_kmh=(cruise_kmh or {}).get(mode))
             df.insert(0, "track", name)
             fixes.append(df)
             truth.append({"track": name, "mode": mode, "distance_m": float(_arc(route)[-1])})

@@ -50,6 +50,8 @@ class Thresholds:
     bus_stop_min_dwell_s: float
     bus_min_stops: int
     bus_stop_share: float
+    rail_radius_m: float
+    rail_share: float
 
     @classmethod
     def default(cls) -> "Thresholds":

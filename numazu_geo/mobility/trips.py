@@ -26,6 +26,7 @@ Method
 from __future__ import annotations
 
 import logging
+import os
 
 import geopandas as gpd
 import numpy as np
@@ -34,7 +35,15 @@ import shapely
 
 from numazu_geo.mobility import credits as _credits
 from numazu_geo.mobility.clean import DROP_REASONS, clean_fixes
-from numazu_geo.mobility.modes import BUS_FEATURE_COLUMNS, FEATURE_COLUMNS, bus_stop_features, classify, leg_features
+from numazu_geo.mobility.modes import (
+    BUS_FEATURE_COLUMNS,
+    FEATURE_COLUMNS,
+    RAIL_FEATURE_COLUMNS,
+    bus_stop_features,
+    classify,
+    leg_features,
+    rail_features,
+)
 from numazu_geo.mobility.thresholds import Thresholds
 from numazu_geo.mobility.tracks import DEFAULT_TZ, read_bus_stops, read_tracks
 
@@ -230,7 +239,7 @@ def _report_row(source, track) -> dict:
     return row
 
 
-def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict, bus_tree=None) -> list[dict]:
+def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict, bus_tree=None, rail_zone=None) -> list[dict]:
     t = (g["time"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     x, y = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
     acc = g["accuracy_m"].to_numpy(float)
@@ -281,6 +290,8 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict, bus_tree=None)
             feats = leg_features(tt[lsel], v[lsel], dist, p)
             if bus_tree is not None:
                 feats.update(bus_stop_features(tt[lsel], fx[lsel], fy[lsel], v[lsel], bus_tree, p))
+            if rail_zone is not None:
+                feats.update(rail_features(fx[lsel], fy[lsel], rail_zone))
             legs.append({
                 "track": str(g["track"].iloc[0]), "trip": trip_id, "leg": made + 1,
                 "start": times[sel][lsel[0]], "end": times[sel][lsel[-1]], **feats,
@@ -297,6 +308,22 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict, bus_tree=None)
     return legs
 
 
+def _rail_zone(rail_lines, crs, radius_m: float):
+    """Rail lines (GeoDataFrame/GeoSeries or a file) buffered by ``radius_m`` in ``crs``, prepared."""
+    import shapely
+
+    if isinstance(rail_lines, (str, os.PathLike)):
+        rail_lines = gpd.read_file(rail_lines)
+    if isinstance(rail_lines, gpd.GeoDataFrame):
+        rail_lines = rail_lines.geometry
+    if not isinstance(rail_lines, gpd.GeoSeries) or rail_lines.crs is None:
+        raise ValueError("rail_lines must be a GeoDataFrame/GeoSeries with a CRS, or a file GeoPandas reads")
+    lines = rail_lines.to_crs(crs)
+    zone = shapely.union_all(lines[lines.notna()].buffer(radius_m).to_numpy())
+    shapely.prepare(zone)
+    return zone
+
+
 def detect_trips(
     source,
     *,
@@ -307,6 +334,7 @@ def detect_trips(
     errors: str = "report",
     progress: bool = False,
     bus_stops=None,
+    rail_lines=None,
 ) -> gpd.GeoDataFrame:
     """Trips and legs with mode and CO2 credit from GPS tracks (files, folder, list, DataFrame or points).
 
@@ -328,6 +356,10 @@ def detect_trips(
         Bus stop locations (GTFS ``stops.txt``, points, ...; see
         :func:`~numazu_geo.mobility.tracks.read_bus_stops`): legs get ``bus_stops_passed`` and
         ``bus_stops_dwelt`` and the rules can say ``bus``.
+    rail_lines
+        Railway centre lines (GeoDataFrame/GeoSeries in any CRS, or a file GeoPandas reads, e.g.
+        PLATEAU ``tran`` railways or national rail data): legs get ``rail_frac`` and the rules call
+        a motor leg a train exactly when it runs on a line.
 
     Returns
     -------
@@ -357,6 +389,9 @@ def detect_trips(
 
             stops_m = read_bus_stops(bus_stops).to_crs(crs)
             bus_tree = cKDTree(np.column_stack([stops_m.geometry.x, stops_m.geometry.y])) if len(stops_m) else None
+        rail_zone = None
+        if rail_lines is not None:
+            rail_zone = _rail_zone(rail_lines, crs, p.rail_radius_m)
         groups = metric.groupby(["source", "track"], sort=False)
         if progress:
             from tqdm.auto import tqdm
@@ -370,7 +405,7 @@ def detect_trips(
                 row["dropped_no_time"] = int(points.attrs.get("dropped_no_time", {}).get(src, 0))
                 row["dropped_bad_position"] = int(points.attrs.get("dropped_bad_position", {}).get(src, 0))
             row["fixes_read"] = len(g) + row["dropped_no_time"] + row["dropped_bad_position"]
-            legs = _legs_of_track(g, p, row, bus_tree)
+            legs = _legs_of_track(g, p, row, bus_tree, rail_zone)
             drops = {r: row[f"dropped_{r}"] for r in DROP_REASONS if row[f"dropped_{r}"]}
             if drops:  # out-of-order or repeated times point at a broken file; jumps and bad accuracy are routine GPS
                 level = logging.WARNING if drops.keys() & {"out_of_order", "duplicate"} else logging.INFO
@@ -386,7 +421,8 @@ def detect_trips(
     if all_legs:
         frame = pd.DataFrame(all_legs)
         legs = gpd.GeoDataFrame(frame, geometry="geometry", crs=crs).to_crs(4326)
-        feature_cols = list(FEATURE_COLUMNS) + [c for c in BUS_FEATURE_COLUMNS if c in legs.columns]
+        feature_cols = list(FEATURE_COLUMNS) + [c for c in (*BUS_FEATURE_COLUMNS, *RAIL_FEATURE_COLUMNS)
+                                                if c in legs.columns]
         modes, conf = classify(legs[feature_cols], classifier, p)
         legs["mode"] = modes
         legs["mode_confidence"] = conf
@@ -396,7 +432,8 @@ def detect_trips(
         for c in FEATURE_COLUMNS:
             legs[c] = pd.Series(dtype=float)
     legs = _credits.add_credits(legs, rule)
-    legs = legs[[*LEG_COLUMNS, *[c for c in BUS_FEATURE_COLUMNS if c in legs.columns], "geometry"]]
+    legs = legs[[*LEG_COLUMNS, *[c for c in (*BUS_FEATURE_COLUMNS, *RAIL_FEATURE_COLUMNS) if c in legs.columns],
+                 "geometry"]]
     legs.attrs = {
         "report": report,
         "read_errors": points.attrs.get("read_errors", []),
