@@ -102,6 +102,7 @@ def test_default_rule_records_its_unverified_factor(generated):
     assert rule["baseline"] == "car" and rule["min_distance_m"] == 750
     assert rule["baseline_g_co2_per_km"] == 125.0 and rule["fiscal_year"] == 2024
     assert rule["factor_status"] == "S"  # third-party transcription, said so
+    assert generated[2].attrs["thresholds"]["walk_max_speed_kmh"] == 9.1  # provenance of the mode rules
 
 
 def test_transport_factor_table_has_sources_and_says_what_is_unverified():

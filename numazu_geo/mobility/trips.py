@@ -25,6 +25,7 @@ Method
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -442,6 +443,9 @@ def detect_trips(
         "tz_note": (f"times without a time zone were taken as {tz}" if points.attrs.get("tz_assumed_sources") else ""),
         "credit_rule": rule,
         "classifier": "rules (data/mobility_thresholds.csv)" if classifier is None else repr(classifier),
+        "thresholds": dataclasses.asdict(p),
+        "bus_stops_given": bus_stops is not None,
+        "rail_lines_given": rail_lines is not None,
     }
     n_dropped = sum(r[f"dropped_{k}"] for r in report for k in DROP_REASONS)
     log.info("%d legs from %d files; %d fixes dropped in cleaning; %d files failed", len(legs),
