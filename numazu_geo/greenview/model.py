@@ -495,9 +495,10 @@ def render_model_card(meta: dict) -> str:
                   "| setting | network input per view | panoramas/s (2048 x 1024, default views) | "
                   "test Tree IoU | test MAE (points) |", "|---|---|---|---|---|"]
         for r in speed["settings"]:
+            iou, mae = r.get("tree_iou"), r.get("green_share_mae_pct")
             lines.append(f"| {r['setting']} | {r['input_size'][0]} x {r['input_size'][1]} | "
-                         f"{r['panoramas_per_s']:.2f} | {r.get('tree_iou', float('nan')):.3f} | "
-                         f"{r.get('green_share_mae_pct', float('nan')):.2f} |")
+                         f"{r['panoramas_per_s']:.2f} | {'-' if iou is None else format(iou, '.3f')} | "
+                         f"{'-' if mae is None else format(mae, '.2f')} |")
         lines.append("")
     pilots = meta.get("pilots")
     if pilots:
