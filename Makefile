@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup system-deps demo test bench lab clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,9 @@ demo: setup
 
 test: setup system-deps
 	$(BIN)/python -m pytest -q
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py

@@ -56,7 +56,9 @@ def main() -> None:
     loss_h = rh.buildings["shading_loss"].to_numpy()
     print(f"shading_loss max abs difference {np.nanmax(np.abs(loss_t - loss_h)):.4f}")
     print(f"speed-up tregenza vs hourly: {th / tt:.1f}x wall, {rh.parameters['rays_cast'] / rt.parameters['rays_cast']:.1f}x rays")
-    s = rh.summary()
+    from numazu_geo import co2
+
+    s = co2.summarise_district(rh)
     print(f"district (hourly): {s['total_kw']:.0f} kW, {s['total_mwh_year']:.0f} MWh/yr, "
           f"{s['specific_yield_kwh_kwp']:.0f} kWh/kWp, {s['co2_avoided_t_year']:.0f} t-CO2/yr")  # fmt: skip
     print(f"unshaded kWh/kWp at the best face orientation here: {specific_yield_kwh_kwp(rh.faces['unshaded_kwh_m2_year'].max()):.0f}")

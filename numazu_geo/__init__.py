@@ -20,6 +20,7 @@ _API = {
     "read_buildings": "numazu_geo.citygml",
     "read_roof_surfaces": "numazu_geo.citygml",
     "read_solids": "numazu_geo.citygml",
+    "read_features": "numazu_geo.citygml",
     "to_parquet": "numazu_geo.io",
     "read_parquet": "numazu_geo.io",
     "solar_potential": "numazu_geo.solar",

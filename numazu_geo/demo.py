@@ -20,29 +20,35 @@ def run_demo(out_dir: str | Path = "out/demo", *, n_buildings: int = DEMO_N_BUIL
              lang: str = "ja", progress: bool = True) -> dict:
     """Run the demo pipeline into ``out_dir`` and return a summary dict (also printed by the CLI)."""
     from numazu_geo import co2, maps
-    from numazu_geo.io import to_parquet, write_table
+    from numazu_geo.io import write_tables
     from numazu_geo.sample import make_district
     from numazu_geo.solar import solar_potential
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    sample = make_district(out / "sample_district", n_buildings=n_buildings, seed=seed, progress=progress)
-    result = solar_potential(sample.path, progress=progress)
+    # with the sample's hill (dem) and street trees (veg): solar_potential finds and ray-casts them
+    sample = make_district(out / "sample_district", n_buildings=n_buildings, seed=seed, progress=progress,
+                           relief=True, trees=True)  # fmt: skip
+    result = co2.add_avoided_co2(solar_potential(sample.path, progress=progress))
     buildings = result.buildings
-    to_parquet(buildings, out / "solar_buildings.parquet")
-    write_table(buildings, out / "solar_buildings.csv")
-    to_parquet(result.faces, out / "solar_faces.parquet")
+    write_tables({  # the three tables replaced together, or none
+        out / "solar_buildings.parquet": buildings,
+        out / "solar_buildings.csv": buildings,
+        out / "solar_faces.parquet": result.faces,
+    })
     map_path = maps.district_map(result, out / "numazu_district_map.html", lang=lang, attribution=maps.SAMPLE_ATTRIBUTION)
     summary = dict(co2.summarise_district(result))
     factor = co2.emission_factor()
     summary.update(
-        emission_factor_kg_per_kwh=float(factor["adjusted_kg_per_kwh"]),
         emission_factor_label=f"{factor['utility']} FY{factor['fiscal_year']} adjusted",
         n_buildings=int(len(buildings)),
         map_html=str(Path(map_path).resolve()),
         tables=str((out / "solar_buildings.parquet").resolve()),
         seconds=round(time.perf_counter() - t0, 1),
+        caption=result.caption(lang),
+        terrain_triangles=int(result.parameters.get("terrain_triangles", 0)),
+        vegetation_triangles=int(result.parameters.get("vegetation_triangles", 0)),
     )
     return summary
 

@@ -46,6 +46,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from numazu_geo.citygml.mesh import mesh_bounds, mesh_code  # re-exported: the one mesh-code module
 from numazu_geo.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,9 @@ _USAGE_BY_ZONE = (
     (("411", 0.82), ("412", 0.11), ("413", 0.03), ("402", 0.03), ("401", 0.01)),
 )
 _COMMERCIAL = {"401", "402", "403", "404"}
+#: Usage of the public buildings ``make_district(public_buildings=k)`` adds: 422 文教厚生施設
+#: (schools, community halls), the usage that serves as a shelter by default (numazu_geo.energy).
+_PUBLIC_USAGE = "422"
 _APARTMENT = {"412", "414"}
 
 # --------------------------------------------------------------------------------------------
@@ -184,48 +188,16 @@ _CODELISTS: dict[str, tuple[tuple[str, str], ...]] = {
 # --------------------------------------------------------------------------------------------
 
 
-def mesh_code(lat, lon):
-    """Japanese standard 3rd-order grid square code (8 digits, about 1 km) of a point.
+def street_grid(center_lat: float = NUMAZU_STATION_LAT, center_lon: float = NUMAZU_STATION_LON) -> dict:
+    """The sample district's street grid, for tools that place things on its streets (e.g. synthetic GPS tracks).
 
-    1st order: 40' of latitude x 1 deg of longitude, code ``int(lat * 1.5)`` and
-    ``int(lon - 100)``; 2nd order splits it 8 x 8 (5' x 7'30"); 3rd order splits that
-    10 x 10 (30" x 45"). Computed in whole 30"/45" steps so points on an edge are not
-    misplaced by rounding. Scalars give a ``str``; arrays give an array of ``str``.
-
-    >>> mesh_code(35.681236, 139.767125)   # Tokyo Station
-    '53394611'
-    >>> mesh_code(35.1025, 138.86)         # Numazu Station
-    '52385628'
+    Street centre lines run at ``a = (i + 0.5) * pitch_a_m`` and ``b = (j + 0.5) * pitch_b_m``
+    (integers ``i``, ``j``) in the grid frame (a, b), metres; the frame is rotated by
+    ``rotation_deg`` (counter-clockwise) on the local plane ``local_crs`` centred on the district:
+    ``x = a cos(r) - b sin(r)``, ``y = a sin(r) + b cos(r)``. Block (0, 0) is the station square.
     """
-    scalar = np.ndim(lat) == 0 and np.ndim(lon) == 0
-    lat_a = np.atleast_1d(np.asarray(lat, dtype=float))
-    lon_a = np.atleast_1d(np.asarray(lon, dtype=float))
-    if np.any(~np.isfinite(lat_a)) or np.any(~np.isfinite(lon_a)):
-        raise ValueError("mesh_code: latitude/longitude must be finite numbers")
-    if np.any((lat_a < 20) | (lat_a >= 66.66)) or np.any((lon_a < 100) | (lon_a >= 180)):
-        raise ValueError("mesh_code: point outside the range of Japanese grid squares "
-                         f"(lat 20-66.6 N, lon 100-180 E): lat={lat!r}, lon={lon!r}")
-    # 1 unit = 30" of latitude (1/120 deg) and 45" of longitude (1/80 deg); the small epsilon
-    # keeps values printed on a cell edge (e.g. 35.0 exactly) in the cell they start.
-    lat_u = np.floor(lat_a * 120.0 + 1e-7).astype(np.int64)
-    lon_u = np.floor((lon_a - 100.0) * 80.0 + 1e-7).astype(np.int64)
-    code = ((lat_u // 80) * 1_000_000 + (lon_u // 80) * 10_000 + ((lat_u % 80) // 10) * 1000
-            + ((lon_u % 80) // 10) * 100 + (lat_u % 10) * 10 + lon_u % 10)
-    out = np.char.zfill(code.astype(str), 8)
-    return str(out[0]) if scalar else out
-
-
-def mesh_bounds(code: str | int) -> tuple[float, float, float, float]:
-    """(west_lon, south_lat, east_lon, north_lat) of an 8-digit 3rd-order grid square code."""
-    text = str(code)
-    if len(text) != 8 or not text.isdigit():
-        raise ValueError(f"not an 8-digit 3rd-order grid square code: {code!r}")
-    p, u, q, v, r, w = int(text[:2]), int(text[2:4]), int(text[4]), int(text[5]), int(text[6]), int(text[7])
-    if q > 7 or v > 7:
-        raise ValueError(f"not a grid square code (2nd-order digits must be 0-7): {code!r}")
-    south = (p * 80 + q * 10 + r) / 120.0
-    west = 100.0 + (u * 80 + v * 10 + w) / 80.0
-    return (west, south, west + 1 / 80.0, south + 1 / 120.0)
+    return {"local_crs": _local_crs(center_lat, center_lon), "pitch_a_m": BLOCK_PITCH_A_M,
+            "pitch_b_m": BLOCK_PITCH_B_M, "street_width_m": STREET_WIDTH_M, "rotation_deg": GRID_ROTATION_DEG}
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,6 +233,14 @@ class DistrictSample:
     local_crs: str
     bytes_written: int
     seed: int
+    #: the place-context files (streets and station square ``udx/tran``, river, sea and port ``udx/wtr``)
+    context_files: list = dataclasses.field(default_factory=list)
+    #: written with ``relief=True``: the dem file (relative to the dataset root, or zip member)
+    terrain_file: str | None = None
+    #: written with ``trees=True``: the veg file, and one row per tree (``gml_id``, ``x_m``, ``y_m``
+    #: on ``local_crs``, ``lat``, ``lon``, ``ground_z_m``, ``height_m``, ``crown_radius_m``)
+    vegetation_file: str | None = None
+    trees: pd.DataFrame | None = None
 
     @property
     def n_buildings(self) -> int:
@@ -369,7 +349,8 @@ def _rank(depth: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(FLOOD_RANK_EDGES_M), depth, side="right") + 1
 
 
-def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float) -> dict:
+def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share: float, public_buildings: int = 0,
+            relief: bool = False) -> dict:
     """Every building's parameters as arrays (nothing is written here)."""
     rng = np.random.default_rng(seed)
     local = _local_crs(center_lat, center_lon)
@@ -392,7 +373,10 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
     for z, opts in enumerate(_USAGE_BY_ZONE):
         m = zone == z
         usage[m] = _choose(U[m, 0], opts)
-    comm = np.isin(usage, list(_COMMERCIAL))
+    if public_buildings:  # outside the core, picked by a column no other attribute uses (same stream)
+        cand = np.nonzero(~core)[0]
+        usage[cand[np.argsort(U[cand, 23], kind="stable")[: int(public_buildings)]]] = _PUBLIC_USAGE
+    comm = np.isin(usage, list(_COMMERCIAL | {_PUBLIC_USAGE}))
     apt = np.isin(usage, list(_APARTMENT))
     house = ~(comm | apt)
     tall = core & comm & (U[:, 1] < 0.18)
@@ -508,6 +492,8 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
     # ground: rising gently inland, a little lower along the river, a gentle undulation
     ground = (1.8 + 0.0025 * np.minimum(d_shore, 6000.0) - 2.0 * np.exp(-d_river / 400.0)
               + 0.5 * np.sin(x / 230.0) * np.cos(y / 190.0))
+    hill = _hill_parameters(x, y) if relief else None
+    ground = ground + _hill_z(x, y, hill)
     ground = np.round(ground, 3)
     lvl_l2 = 7.6 - d_river / 300.0  # water level (m above MSL) of the L2 scenario, synthetic
     lvl_l1 = 6.0 - d_river / 300.0  # ... and of the L1 (planned-scale) scenario
@@ -542,7 +528,28 @@ def _design(n: int, seed: int, center_lat: float, center_lon: float, lod2_share:
         height=height, ground=ground, rise=rise, area=area, flood_l1=flood_l1, flood_l2=flood_l2, tsunami=tsu,
         has_year=has_year, year=year, struct=struct, bclass=bclass, floor_area=floor_area, gml_id=gml_id,
         building_id=building_id, lat=lat_c, lon=lon_c, zone=zone, tall=tall, ridge_az=ridge_az, shed_az=shed_az,
+        river=river, shore=shore, hill=hill,
+        names=_landmark_names(usage, height, area, zone),
     )
+
+
+#: Names given to a few buildings of the sample (gml:name), so that maps have landmarks to label.
+#: Invented for the synthetic district; no real building is meant.
+LANDMARK_NAMES = {"tallest": "駅前タワー（サンプル）", "largest_shop": "ショッピングセンター（サンプル）",
+                  "office": "駅前オフィス（サンプル）"}
+
+
+def _landmark_names(usage: np.ndarray, height: np.ndarray, area: np.ndarray, zone: np.ndarray) -> list:
+    """gml:name of each building: the tallest, the largest shop and the largest public building get one."""
+    names = [""] * len(usage)
+    if len(usage) < 10:
+        return names
+    names[int(np.argmax(height))] = LANDMARK_NAMES["tallest"]
+    for key, codes in (("largest_shop", ("402", "404")), ("office", ("401",))):
+        cand = np.flatnonzero(np.isin(usage, codes) & (np.asarray(names) == ""))
+        if len(cand):
+            names[int(cand[np.argmax(area[cand])])] = LANDMARK_NAMES[key]
+    return names
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,9 +628,13 @@ def _building_geometry(d: dict, i: int):
 
 _CL = "../../codelists/"
 
+#: comment written at the top of every file, so that credits can tell synthetic data from PLATEAU's
+SYNTHETIC_COMMENT = "<!-- numazu-geo synthetic sample district: not PLATEAU data -->\n"
+
 _HEADER = (
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-    "<core:CityModel xmlns:brid=\"http://www.opengis.net/citygml/bridge/2.0\""
+    + SYNTHETIC_COMMENT
+    + "<core:CityModel xmlns:brid=\"http://www.opengis.net/citygml/bridge/2.0\""
     " xmlns:tran=\"http://www.opengis.net/citygml/transportation/2.0\""
     " xmlns:frn=\"http://www.opengis.net/citygml/cityfurniture/2.0\""
     " xmlns:wtr=\"http://www.opengis.net/citygml/waterbody/2.0\""
@@ -692,6 +703,7 @@ def _building_xml(d: dict, i: int, pos: list[str], lod0: list, lod1: list, lod2)
     num = i + 1
     out = [
         f"\t<core:cityObjectMember>\n\t\t<bldg:Building gml:id=\"{d['gml_id'][i]}\">\n",
+        f"{_T3}<gml:name>{d['names'][i]}</gml:name>\n" if d.get("names") and d["names"][i] else "",
         f"{_T3}<core:creationDate>{CREATION_DATE}</core:creationDate>\n",
         f"{_T3}<bldg:class codeSpace=\"{_CL}Building_class.xml\">{d['bclass'][i]}</bldg:class>\n",
         f"{_T3}<bldg:usage codeSpace=\"{_CL}Building_usage.xml\">{d['usage'][i]}</bldg:usage>\n",
@@ -822,6 +834,137 @@ def _codelist_xml(name: str, entries: Iterable[tuple[str, str]]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Place context: streets (tran), river, sea and port (wtr), the station square
+# --------------------------------------------------------------------------------------------
+
+#: Half-size (m) of the square around the station that the context features cover at least, so
+#: that the river and the coast appear around even a small district (display choice).
+CONTEXT_HALF_SIZE_M = 2000.0
+#: Extra margin (m) of context around the buildings of a large district.
+CONTEXT_MARGIN_M = 300.0
+#: Names written on the context features (gml:name), as PLATEAU writes them on water bodies.
+RIVER_NAME = "狩野川"
+SEA_NAME = "駿河湾"
+PORT_NAME = "沼津港"
+STATION_NAME = "沼津駅"
+#: The harbour basin of the sample: a rectangle (m, east x north) just east of the river mouth
+#: (a rough placement, like the river and the shore; not traced from a map).
+PORT_SIZE_M = (260.0, 160.0)
+
+_CONTEXT_HEADER_NS = _HEADER.split("\t<gml:boundedBy>")[0]
+
+
+def _context_shapes(d: dict) -> dict:
+    """Local-metre shapely geometries of the context features: {"roads": [...], "river": g, "sea": g,
+    "port": g, "station": g}."""
+    import shapely
+    from shapely import affinity
+
+    to_local = _transformers(d["local"])[1]
+    river_xy = np.array([to_local.transform(lo, la) for la, lo in KANO_RIVER_LATLON])
+    shore_xy = np.array([to_local.transform(lo, la) for la, lo in SHORE_LATLON])
+    half = CONTEXT_HALF_SIZE_M
+    x0 = min(float(np.min(d["x"])) - CONTEXT_MARGIN_M, -half)
+    x1 = max(float(np.max(d["x"])) + CONTEXT_MARGIN_M, half)
+    y0 = min(float(np.min(d["y"])) - CONTEXT_MARGIN_M, -half)
+    y1 = max(float(np.max(d["y"])) + CONTEXT_MARGIN_M, half)
+    extent = shapely.box(x0, y0, x1, y1)
+    river = shapely.LineString(river_xy).buffer(KANO_RIVER_HALF_WIDTH_M, cap_style="flat")
+    far = 20000.0
+    sea = shapely.Polygon([(shore_xy[0, 0] - far, shore_xy[0, 1]), *map(tuple, shore_xy),
+                           (shore_xy[-1, 0] + far, shore_xy[-1, 1]), (shore_xy[-1, 0] + far, -far),
+                           (shore_xy[0, 0] - far, -far)])
+    mouth = river_xy[-1]
+    pw, ph = PORT_SIZE_M
+    port = shapely.box(mouth[0] + 40.0, mouth[1] - ph / 2, mouth[0] + 40.0 + pw, mouth[1] + ph / 2)
+    port = port.difference(sea).difference(river)
+    water = shapely.union_all([river, sea, port])
+    # streets: the grid lines between blocks (the same grid as the plots), minus the water
+    g = math.radians(GRID_ROTATION_DEG)
+    reach = math.hypot(x1 - x0, y1 - y0)
+    ka, kb = int(reach / BLOCK_PITCH_A_M) + 2, int(reach / BLOCK_PITCH_B_M) + 2
+    roads = []
+    for i in range(-ka, ka + 1):
+        a = (i + 0.5) * BLOCK_PITCH_A_M
+        roads.append(shapely.box(a - STREET_WIDTH_M / 2, -reach, a + STREET_WIDTH_M / 2, reach))
+    for j in range(-kb, kb + 1):
+        b = (j + 0.5) * BLOCK_PITCH_B_M
+        roads.append(shapely.box(-reach, b - STREET_WIDTH_M / 2, reach, b + STREET_WIDTH_M / 2))
+    roads = [affinity.rotate(r, GRID_ROTATION_DEG, origin=(0, 0)) for r in roads]
+    roads = [r.intersection(extent).difference(water) for r in roads]
+    roads = [r for r in roads if not r.is_empty and r.area > 1.0]
+    # the station square: the block at the grid origin (no buildings stand on it)
+    inner_a, inner_b = BLOCK_PITCH_A_M - STREET_WIDTH_M, BLOCK_PITCH_B_M - STREET_WIDTH_M
+    station = affinity.rotate(shapely.box(-inner_a / 2, -inner_b / 2, inner_a / 2, inner_b / 2), g,
+                              origin=(0, 0), use_radians=True)
+    clip = lambda geom: geom.intersection(extent)  # noqa: E731
+    return {"roads": roads, "river": clip(river.difference(sea)), "sea": clip(sea), "port": clip(port),
+            "station": station}
+
+
+def _surface_xml(d: dict, geom, z: float, indent: str) -> str:
+    """gml:MultiSurface members (lat lon h) for a local-metre (Multi)Polygon."""
+    import shapely
+
+    out = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon" or part.is_empty:
+            continue
+        part = shapely.geometry.polygon.orient(part, 1.0)
+        rings = [("exterior", part.exterior)] + [("interior", r) for r in part.interiors]
+        body = []
+        for kind, ring in rings:
+            xy = np.asarray(ring.coords)[:, :2]
+            lon, lat = d["to_geo"].transform(xy[:, 0], xy[:, 1])
+            pos = " ".join(f"{la:.9f} {lo:.9f} {z:.3f}" for la, lo in zip(lat, lon))
+            body.append(f"<gml:{kind}><gml:LinearRing><gml:posList>{pos}</gml:posList></gml:LinearRing></gml:{kind}>")
+        out.append(f"{indent}<gml:surfaceMember><gml:Polygon>{''.join(body)}</gml:Polygon></gml:surfaceMember>\n")
+    return "".join(out)
+
+
+def _context_files(d: dict, center_mesh: str) -> dict[str, bytes]:
+    """{relative path: bytes} of the tran and wtr files (streets, station square; river, sea, port)."""
+    shapes = _context_shapes(d)
+    ind = "\t" * 5
+    envelope = (
+        "\t<gml:boundedBy>\n\t\t<gml:Envelope srsName=\"http://www.opengis.net/def/crs/EPSG/0/6697\" srsDimension=\"3\">\n"
+        "\t\t\t<gml:lowerCorner>{lo}</gml:lowerCorner>\n\t\t\t<gml:upperCorner>{hi}</gml:upperCorner>\n"
+        "\t\t</gml:Envelope>\n\t</gml:boundedBy>\n"
+    )
+
+    def env(geoms) -> str:
+        import shapely
+
+        x0, y0, x1, y1 = shapely.union_all(list(geoms)).bounds
+        lon, lat = d["to_geo"].transform([x0, x1], [y0, y1])
+        return envelope.format(lo=f"{min(lat):.9f} {min(lon):.9f} 0", hi=f"{max(lat):.9f} {max(lon):.9f} 0")
+
+    def member(tag: str, fid: str, name: str | None, lod_tag: str, geom, attrs: str = "") -> str:
+        nm = f"\t\t\t<gml:name>{name}</gml:name>\n" if name else ""
+        return (f"\t<core:cityObjectMember>\n\t\t<{tag} gml:id=\"{fid}\">\n{nm}"
+                f"\t\t\t<core:creationDate>{CREATION_DATE}</core:creationDate>\n{attrs}"
+                f"\t\t\t<{lod_tag}>\n\t\t\t\t<gml:MultiSurface>\n{_surface_xml(d, geom, 0.0, ind)}"
+                f"\t\t\t\t</gml:MultiSurface>\n\t\t\t</{lod_tag}>\n\t\t</{tag}>\n\t</core:cityObjectMember>\n")
+
+    road_cls = f"\t\t\t<tran:class codeSpace=\"{_CL}TransportationComplex_class.xml\">1040</tran:class>\n"
+    tran = [member("tran:Road", f"tran_sample_{k}", None, "tran:lod1MultiSurface", r, road_cls)
+            for k, r in enumerate(shapes["roads"])]
+    tran.append(member("tran:Square", "tran_sample_station", STATION_NAME, "tran:lod1MultiSurface", shapes["station"]))
+    wtr = []
+    for key, name in (("river", RIVER_NAME), ("sea", SEA_NAME), ("port", PORT_NAME)):
+        if not shapes[key].is_empty:
+            wtr.append(member("wtr:WaterBody", f"wtr_sample_{key}", name, "wtr:lod1MultiSurface", shapes[key]))
+    head = _CONTEXT_HEADER_NS
+    return {
+        f"udx/tran/{center_mesh}_tran_6697_op.gml":
+            (head + env(shapes["roads"] + [shapes["station"]]) + "".join(tran) + _FOOTER).encode("utf-8"),
+        f"udx/wtr/{center_mesh}_wtr_6697_op.gml":
+            (head + env([shapes[k] for k in ("river", "sea", "port") if not shapes[k].is_empty])
+             + "".join(wtr) + _FOOTER).encode("utf-8"),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------------------------
 
@@ -840,7 +983,10 @@ def make_district(
     lod2_share: float = 0.6,
     one_file: bool = False,
     as_zip: bool = False,
+    public_buildings: int = 0,
     progress: bool = True,
+    relief: bool = False,
+    trees: bool = False,
 ) -> DistrictSample:
     """Write a synthetic PLATEAU v4 (i-UR 3.1) building dataset around Numazu Station.
 
@@ -865,6 +1011,17 @@ def make_district(
         Share of buildings (0-1) that also get an LOD2 solid with roof surfaces.
     one_file, as_zip : bool
         Layout switches, see ``path``.
+    public_buildings : int
+        Number of buildings outside the station core given usage 422 (文教厚生施設: schools,
+        community halls), sized like commercial buildings; default 0 (the district is unchanged).
+    relief : bool
+        Also write terrain, ``udx/dem/<2nd-order mesh>_dem_6697_op.gml`` (``dem:ReliefFeature`` /
+        ``dem:TINRelief`` triangles on a regular grid), with a hill (45 m high, top 240 m across)
+        just south of the southernmost building; buildings stand on the same ground.
+    trees : bool
+        Also write street trees, ``udx/veg/<mesh>_veg_6697_op.gml``
+        (``veg:SolitaryVegetationObject`` with ``veg:height`` and an octagonal LOD2 crown), in
+        front (south side, in the building frame) of about a fifth of the buildings.
     progress : bool
         Show a tqdm progress bar.
 
@@ -892,7 +1049,8 @@ def make_district(
         raise ValueError(f"make_district: lod2_share must be within 0-1, got {lod2_share!r}")
     n = int(n_buildings)
     out = Path(path)
-    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share))
+    d = _design(n, int(seed), float(center_lat), float(center_lon), float(lod2_share), int(public_buildings),
+                bool(relief))
     meshes = mesh_code(d["lat"], d["lon"])
     center_mesh = mesh_code(center_lat, center_lon)
 
@@ -926,6 +1084,7 @@ def make_district(
 
     codelists = {f"codelists/{name}.xml": ("\ufeff" + _codelist_xml(name, entries)).encode("utf-8")
                  for name, entries in _CODELISTS.items()}
+    context = _context_files(d, center_mesh)
     try:
         if as_zip:
             target = out if out.suffix.lower() == ".zip" else out / DEFAULT_ZIP_NAME
@@ -937,7 +1096,7 @@ def make_district(
                         with zf.open(info, "w", force_zip64=True) as fh:
                             written += stream(fh, idx)
                         files.append(f"udx/bldg/{fname}")
-                    for name, data in codelists.items():
+                    for name, data in {**context, **codelists}.items():
                         info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                         info.compress_type = zipfile.ZIP_DEFLATED
                         zf.writestr(info, data)
@@ -953,8 +1112,8 @@ def make_district(
                         written += stream(fh, idx)
                 files.append(os.path.relpath(gml_dir / fname, root).replace(os.sep, "/"))
             if not (one_file and out.suffix.lower() == ".gml"):
-                for name, data in codelists.items():
-                    with atomic_path(root / name, suffix=".xml") as tmp:
+                for name, data in {**context, **codelists}.items():
+                    with atomic_path(root / name, suffix=Path(name).suffix) as tmp:
                         tmp.write_bytes(data)
             result_path = gml_dir / next(iter(groups)) if one_file else out
     finally:
@@ -964,8 +1123,191 @@ def make_district(
 
     truth = _truth(d, meshes, source_file)
     w = float(truth["lon"].min()), float(truth["lat"].min()), float(truth["lon"].max()), float(truth["lat"].max())
-    return DistrictSample(path=result_path, truth=truth, files=files, bbox=w, local_crs=d["local"],
-                          bytes_written=written, seed=int(seed))
+    written_context = [] if (one_file and out.suffix.lower() == ".gml" and not as_zip) else sorted(context)
+    sample = DistrictSample(path=result_path, truth=truth, files=files, bbox=w, local_crs=d["local"],
+                            bytes_written=written, seed=int(seed), context_files=written_context)
+    if relief or trees:
+        _write_context(sample, d, out, seed=int(seed), relief=relief, trees=trees, one_file=one_file, as_zip=as_zip)
+    return sample
+
+
+# --------------------------------------------------------------------------------------------
+# Terrain (dem) and street trees (veg), issue 11
+# --------------------------------------------------------------------------------------------
+
+#: The sample hill: height (m), radius of its top (m), width of its slope (m; logistic profile) and
+#: the gap (m) between the southernmost building and the foot of the hill's top. Synthetic, chosen
+#: so that it shades the southern row of roofs in winter while the buildings stand on nearly flat
+#: ground (the slope adds under 1 m at the nearest building).
+HILL_HEIGHT_M = 45.0
+HILL_RADIUS_M = 120.0
+HILL_SLOPE_WIDTH_M = 12.0
+HILL_GAP_M = 25.0
+#: DEM grid spacing (m) and margin around the buildings (m); coarser for very large districts.
+DEM_SPACING_M = 25.0
+DEM_MARGIN_M = 400.0
+DEM_MAX_CELLS = 200
+#: Street trees: share of buildings with a tree in front, heights (m) and crown radii (m).
+TREE_SHARE = 0.2
+TREE_HEIGHT_M = (6.0, 11.0)
+TREE_CROWN_RADIUS_M = (1.8, 3.0)
+TREE_CROWN_BASE_FRAC = 0.35  # crown starts at this share of the height
+
+
+def _hill_parameters(x: np.ndarray, y: np.ndarray):
+    return (float(np.mean(x)), float(np.min(y)) - HILL_GAP_M - HILL_RADIUS_M, HILL_HEIGHT_M, HILL_RADIUS_M,
+            HILL_SLOPE_WIDTH_M)
+
+
+def _hill_z(x, y, hill) -> np.ndarray:
+    """Height (m) the hill adds: ``h / (1 + exp((r - R) / w))``, a round hill with a flat top."""
+    if hill is None:
+        return np.zeros(np.shape(x))
+    hx, hy, h, radius, width = hill
+    r = np.hypot(np.asarray(x, dtype=float) - hx, np.asarray(y, dtype=float) - hy)
+    return h / (1.0 + np.exp(np.clip((r - radius) / width, -50.0, 50.0)))
+
+
+def _ground_z(d: dict, x, y) -> np.ndarray:
+    """Ground height (m above MSL) anywhere, by the same formula the buildings stand on."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    d_river = _polyline_distance(x, y, d["river"])
+    d_shore = _polyline_distance(x, y, d["shore"])
+    g = (1.8 + 0.0025 * np.minimum(d_shore, 6000.0) - 2.0 * np.exp(-d_river / 400.0)
+         + 0.5 * np.sin(x / 230.0) * np.cos(y / 190.0))
+    return g + _hill_z(x, y, d.get("hill"))
+
+
+_CTX_HEADER = _HEADER  # declares the dem and veg namespaces too
+
+
+def _fmt_latlon(d: dict, xyz: np.ndarray) -> list[str]:
+    lon, lat = d["to_geo"].transform(xyz[:, 0], xyz[:, 1])
+    return [f"{la:.9f} {lo:.9f} {z:.3f}" for la, lo, z in zip(np.asarray(lat), np.asarray(lon), xyz[:, 2])]
+
+
+def _envelope_of(d: dict, xyz: np.ndarray) -> tuple[str, str]:
+    lon, lat = d["to_geo"].transform(xyz[:, 0], xyz[:, 1])
+    lo = f"{math.floor(np.min(lat) * 1e9) / 1e9:.9f} {math.floor(np.min(lon) * 1e9) / 1e9:.9f} {np.min(xyz[:, 2]):.3f}"
+    hi = f"{math.ceil(np.max(lat) * 1e9) / 1e9:.9f} {math.ceil(np.max(lon) * 1e9) / 1e9:.9f} {np.max(xyz[:, 2]):.3f}"
+    return lo, hi
+
+
+def _dem_grid(d: dict):
+    x0, x1 = float(d["x"].min()) - DEM_MARGIN_M, float(d["x"].max()) + DEM_MARGIN_M
+    y0, y1 = float(d["y"].min()) - DEM_MARGIN_M, float(d["y"].max()) + DEM_MARGIN_M
+    step = max(DEM_SPACING_M, max(x1 - x0, y1 - y0) / DEM_MAX_CELLS)
+    xs = np.arange(x0, x1 + step, step)
+    ys = np.arange(y0, y1 + step, step)
+    gx, gy = np.meshgrid(xs, ys)
+    gz = np.round(_ground_z(d, gx, gy), 3)
+    v = np.stack([gx, gy, gz], axis=-1)
+    a, b, c, e = v[:-1, :-1], v[:-1, 1:], v[1:, :-1], v[1:, 1:]
+    tris = np.concatenate([np.stack([a, b, e], axis=2).reshape(-1, 3, 3), np.stack([a, e, c], axis=2).reshape(-1, 3, 3)])
+    return tris
+
+
+def _dem_xml(d: dict, tris: np.ndarray, seed: int) -> str:
+    flat = tris.reshape(-1, 3)
+    pos = _fmt_latlon(d, flat)
+    lo, hi = _envelope_of(d, flat)
+    rid = uuid.uuid5(uuid.NAMESPACE_URL, f"numazu-geo/sample/{seed}/dem")
+    out = [_CTX_HEADER.replace("{lower}", lo).replace("{upper}", hi),
+           f"\t<core:cityObjectMember>\n\t\t<dem:ReliefFeature gml:id=\"dem_{rid}\">\n",
+           f"{_T3}<core:creationDate>{CREATION_DATE}</core:creationDate>\n{_T3}<dem:lod>1</dem:lod>\n",
+           f"{_T3}<dem:reliefComponent>\n{_T4}<dem:TINRelief gml:id=\"tin_{rid}\">\n",
+           f"{_T4}\t<dem:lod>1</dem:lod>\n{_T4}\t<dem:tin><gml:TriangulatedSurface><gml:trianglePatches>\n"]
+    for k in range(len(tris)):
+        p = pos[3 * k:3 * k + 3]
+        out.append("<gml:Triangle><gml:exterior><gml:LinearRing><gml:posList>"
+                   f"{p[0]} {p[1]} {p[2]} {p[0]}</gml:posList></gml:LinearRing></gml:exterior></gml:Triangle>\n")
+    out += [f"{_T4}\t</gml:trianglePatches></gml:TriangulatedSurface></dem:tin>\n",
+            f"{_T4}</dem:TINRelief>\n{_T3}</dem:reliefComponent>\n\t\t</dem:ReliefFeature>\n\t</core:cityObjectMember>\n",
+            _FOOTER]
+    return "".join(out)
+
+
+def _tree_design(d: dict, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng([seed, 11])  # own stream: buildings stay as without trees
+    n = d["n"]
+    u = rng.random((n, 3))
+    pick = np.flatnonzero(u[:, 0] < TREE_SHARE)
+    h = np.round(TREE_HEIGHT_M[0] + (TREE_HEIGHT_M[1] - TREE_HEIGHT_M[0]) * u[pick, 1], 1)
+    r = np.round(TREE_CROWN_RADIUS_M[0] + (TREE_CROWN_RADIUS_M[1] - TREE_CROWN_RADIUS_M[0]) * u[pick, 2], 2)
+    rot = d["rot"][pick]
+    off = d["W"][pick] / 2.0 + r + 1.0  # in front of the -v facade, clear of the walls
+    tx = d["x"][pick] + off * np.sin(rot)
+    ty = d["y"][pick] - off * np.cos(rot)
+    gz = np.round(_ground_z(d, tx, ty), 3)
+    lon, lat = d["to_geo"].transform(tx, ty)
+    ids = [f"veg_{uuid.uuid5(uuid.NAMESPACE_URL, f'numazu-geo/sample/{seed}/tree/{i}')}" for i in pick]
+    return pd.DataFrame({"gml_id": ids, "building_gml_id": [d["gml_id"][i] for i in pick], "x_m": tx, "y_m": ty,
+                         "lat": np.asarray(lat), "lon": np.asarray(lon), "ground_z_m": gz, "height_m": h,
+                         "crown_radius_m": r})
+
+
+def _crown_rings(t) -> list[np.ndarray]:
+    """Closed rings (outward) of an octagonal prism crown from TREE_CROWN_BASE_FRAC * h to h."""
+    ang = np.radians(np.arange(8) * 45.0 + 22.5)
+    ring = np.column_stack([t.x_m + t.crown_radius_m * np.cos(ang), t.y_m + t.crown_radius_m * np.sin(ang)])
+    z0 = t.ground_z_m + TREE_CROWN_BASE_FRAC * t.height_m
+    z1 = t.ground_z_m + t.height_m
+    bottom = [(px, py, z0) for px, py in ring[::-1]]
+    top = [(px, py, z1) for px, py in ring]
+    rings = [np.array(bottom + bottom[:1]), np.array(top + top[:1])]
+    for k in range(8):
+        a, b = ring[k], ring[(k + 1) % 8]
+        rings.append(np.array([(a[0], a[1], z0), (b[0], b[1], z0), (b[0], b[1], z1), (a[0], a[1], z1), (a[0], a[1], z0)]))
+    return rings
+
+
+def _veg_xml(d: dict, trees: pd.DataFrame) -> str:
+    parts, allxyz = [], []
+    for t in trees.itertuples(index=False):
+        rings = _crown_rings(t)
+        allxyz += rings
+        polys = "".join(f"<gml:surfaceMember>{_POLY.format(' '.join(_fmt_latlon(d, r)))}</gml:surfaceMember>" for r in rings)
+        parts.append(
+            f"\t<core:cityObjectMember>\n\t\t<veg:SolitaryVegetationObject gml:id=\"{t.gml_id}\">\n"
+            f"{_T3}<core:creationDate>{CREATION_DATE}</core:creationDate>\n"
+            f"{_T3}<veg:height uom=\"m\">{t.height_m}</veg:height>\n"
+            f"{_T3}<veg:lod2Geometry><gml:MultiSurface srsName=\"http://www.opengis.net/def/crs/EPSG/0/6697\" "
+            f"srsDimension=\"3\">{polys}</gml:MultiSurface></veg:lod2Geometry>\n"
+            "\t\t</veg:SolitaryVegetationObject>\n\t</core:cityObjectMember>\n"
+        )
+    xyz = np.concatenate(allxyz) if allxyz else np.zeros((1, 3))
+    lo, hi = _envelope_of(d, xyz)
+    return _CTX_HEADER.replace("{lower}", lo).replace("{upper}", hi) + "".join(parts) + _FOOTER
+
+
+def _write_context(sample: "DistrictSample", d: dict, out: Path, *, seed: int, relief: bool, trees: bool,
+                   one_file: bool, as_zip: bool) -> None:
+    """Write dem / veg files beside ``udx/bldg`` (folder or zip) and record them on ``sample``."""
+    center2 = str(mesh_code(float(np.mean(d["lat"])), float(np.mean(d["lon"]))))[:6]
+    docs = {}
+    if relief:
+        sample.terrain_file = f"udx/dem/{center2}_dem_6697_op.gml"
+        docs[sample.terrain_file] = _dem_xml(d, _dem_grid(d), seed)
+    if trees:
+        tree_table = _tree_design(d, seed)
+        sample.trees = tree_table
+        sample.vegetation_file = f"udx/veg/{center2}_veg_6697_op.gml"
+        docs[sample.vegetation_file] = _veg_xml(d, tree_table)
+    if as_zip:
+        target = Path(sample.path)
+        with atomic_path(target, suffix=".zip") as tmp:
+            with zipfile.ZipFile(target) as src, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+                for info in src.infolist():
+                    dst.writestr(info, src.read(info.filename))
+                for name, text in docs.items():
+                    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    dst.writestr(info, text.encode("utf-8"))
+        return
+    root = out.parent if one_file and out.suffix.lower() == ".gml" else Path(out)
+    for name, text in docs.items():
+        with atomic_path(root / name, suffix=".gml") as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
 
 def _truth(d: dict, meshes: np.ndarray, source_file: np.ndarray) -> pd.DataFrame:
@@ -981,6 +1323,7 @@ def _truth(d: dict, meshes: np.ndarray, source_file: np.ndarray) -> pd.DataFrame
     return pd.DataFrame({
         "gml_id": pd.array(d["gml_id"], dtype="string"),
         "building_id": pd.array(d["building_id"], dtype="string"),
+        "name": pd.array([v or None for v in d["names"]], dtype="string"),
         "measured_height_m": d["height"].astype(float),
         "lod": d["lod"].astype(np.int64),
         "roof_type": pd.array(d["roof"], dtype="string"),

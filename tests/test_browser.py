@@ -12,6 +12,7 @@ a user's machine and fails in CI.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,7 @@ def chromium() -> str:
 def offline_map(tmp_path_factory) -> Path:
     gdf = make_buildings(80, seed=4)
     deck = maps.view(
-        maps.buildings_layer(gdf, color_by="kwh_m2_year", lang="ja"),
+        maps.buildings_layer(gdf, color_by="kwh_m2_year", lang="ja", stretch=True),  # both ends of the ramp
         maps.green_view_layer(make_points(), lang="ja"),
         title="沼津駅周辺 屋根の日射量", subtitle="ブラウザ試験 / browser test",
     )
@@ -160,7 +161,7 @@ def test_offline_map_renders_in_chromium(chromium, offline_map, artifacts_dir):
         assert "沼津駅周辺 屋根の日射量" in info["header"]
         assert "3D都市モデル（Project PLATEAU）沼津市" in info["credit"]
         assert "Noto Sans CJK JP" in info["font"]
-        assert info["layers"][0] == "numazu-ground" and len(info["layers"]) == 3
+        assert info["layers"][0] == "numazu-ground" and len(info["layers"]) == 4  # + the buildings' roof caps
         assert "屋根の年間日射量" in info["tooltip"] or "緑視率" in info["tooltip"], "no tooltip on hover"
 
 
@@ -188,3 +189,75 @@ def test_online_map_only_asks_gsi(chromium, tmp_path, artifacts_dir):
     assert "地理院タイル" in info["credit"]
     assert "numazu-basemap" in info["layers"]
     assert drawn_pixels(png)["share"] > 0.02
+
+
+# ------------------------------------------------------------------------------------------ issue 12
+
+
+@pytest.fixture(scope="module")
+def sample_map(tmp_path_factory) -> Path:
+    """The sample district's map: streets, river, station square and named landmarks under the buildings."""
+    from numazu_geo.citygml import read_buildings
+    from numazu_geo.sample import make_district
+
+    district = make_district(tmp_path_factory.mktemp("district") / "d", n_buildings=120, seed=3, progress=False)
+    buildings = read_buildings(district.path, progress=False)
+    return maps.district_map(buildings, tmp_path_factory.mktemp("map") / "district.html", color_by="measured_height_m")
+
+
+def test_sample_map_is_a_place_and_switches_language(chromium, sample_map, artifacts_dir):
+    """Roads and names are drawn, nothing leaves the page, and the 日本語/English buttons switch every text."""
+    if _sync_playwright() is None:  # pragma: no cover
+        pytest.skip("needs playwright to click the language switch")
+    requests, errors = [], []
+    with _sync_playwright()() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=VIEWPORT, offline=True)
+            page = context.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not m.text.startswith(HARMLESS) else None)
+            page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+            page.goto(sample_map.as_uri(), wait_until="load", timeout=60_000)
+            page.wait_for_function("window.numazuFrames >= 2 && window.numazuDeck && window.numazuDeck.isInitialized",
+                                   timeout=60_000)
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(artifacts_dir / "sample_district_ja.png"))
+            visible = "() => [...document.querySelectorAll('#ng-header, #ng-legend, #ng-compass')].map(e => e.innerText).join(' | ')"
+            ja = page.evaluate(visible)
+            layers = page.evaluate("() => window.numazuDeck.props.layers.map(l => l.id)")
+            page.click("#ng-lang-en")
+            page.wait_for_timeout(300)
+            en = page.evaluate(visible)
+            lang = page.evaluate("() => document.documentElement.lang")
+            scale = page.evaluate("() => document.getElementById('ng-scale-label').textContent")
+            page.screenshot(path=str(artifacts_dir / "sample_district_en.png"))
+        finally:
+            browser.close()
+    assert not [u for u in requests if not u.startswith(LOCAL_SCHEMES)]
+    assert not errors, errors[:5]
+    assert any(i.startswith("context-tran") for i in layers) and any(i.startswith("context-wtr") for i in layers)
+    assert sum(i.startswith("labels") for i in layers) == 2
+    assert "合成サンプル地区 建物の高さ" in ja and "北" in ja and "Building heights" not in ja
+    assert lang == "en" and "Building heights" in en and "Height (m)" in en and "建物の高さ" not in en
+    assert re.fullmatch(r"\d+ k?m", scale)
+    img = np.asarray(Image.open(artifacts_dir / "sample_district_ja.png").convert("RGB")).astype(int)
+    road = np.abs(img - np.array(maps.layers.CONTEXT_RGBA["tran"][:3])).sum(axis=2) < 20
+    assert road.mean() > 0.03, road.mean()  # streets cover part of the picture
+    white = (img > 235).all(axis=2)[int(img.shape[0] * 0.15):, :]
+    assert white.sum() > 200  # label text (white on dark) is drawn over the map
+
+
+def test_save_png_keeps_the_whole_view(chromium, tmp_path, artifacts_dir):
+    deck = maps.view(maps.buildings_layer(make_buildings(60, seed=8), lang="ja"), lang="ja")
+    png = maps.save_png(deck, tmp_path / "map.png", size_px=(1000, 700), chromium=chromium, lang="en")
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    (artifacts_dir / "save_png.png").write_bytes(png.read_bytes())
+    assert img.shape == (700, 1000, 3)
+    panel = img[20:60, 20:200]  # the header panel (white, top left) with the title
+    assert (panel > 200).all(axis=2).mean() > 0.5 and (panel < 100).all(axis=2).any()
+    compass = img[60:110, 950:990]
+    assert ((compass[..., 0] > 150) & (compass[..., 1] < 90)).any()  # the red north arrow
+    assert drawn_pixels(png)["share"] > 0.03
+    with pytest.raises(ValueError, match="png"):
+        maps.save_png(deck, tmp_path / "map.jpg", chromium=chromium)

@@ -53,11 +53,15 @@ def everything(plateau_dir):
 def test_every_readable_sample_gives_the_manifest_building_count(plateau_dir, everything):
     manifest = _manifest(plateau_dir)
     counts = everything.groupby("source_file").size()
+    # the samples hold a few buildings twice (the same building in two editions); the copies are
+    # dropped once, counted per file
+    dropped = everything.attrs.get("duplicates_dropped", {}).get("by_file", {})
     checked = 0
     for name, (version, elements, error) in manifest.items():
         if "PARSE ERROR" in error or version.startswith("CityGML3") or "Building" not in elements:
             continue
-        assert counts.get(str(plateau_dir / name), 0) == elements["Building"], name
+        path = str(plateau_dir / name)
+        assert counts.get(path, 0) + dropped.get(path, 0) == elements["Building"], name
         checked += 1
     assert checked >= 30
     assert len(everything) == sum(counts)

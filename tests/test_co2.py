@@ -89,3 +89,69 @@ def test_summarise_district():
     assert empty["share_roofs_viable"] == 0.0 and empty["total_kw"] == 0.0
     with pytest.raises(TypeError):
         summarise_district([1, 2])
+
+
+def test_add_avoided_co2_on_tables_and_results():
+    import dataclasses
+
+    from numazu_geo.co2 import add_avoided_co2
+
+    b = pd.DataFrame({"kwh_year": [1000.0, np.nan, 0.0], "kw": [1.0, 0.0, 0.0]})
+    out = add_avoided_co2(b)
+    assert "co2_avoided_kg_year" not in b.columns  # the input is not changed
+    assert out["co2_avoided_kg_year"].tolist() == pytest.approx([421.0, 0.0, 0.0])
+    assert out.attrs["co2_factor"]["kg_per_kwh"] == pytest.approx(0.421)
+    assert "TEPCO" in out.attrs["co2_factor"]["label"]
+    assert add_avoided_co2(b, 0.5)["co2_avoided_kg_year"].iloc[0] == pytest.approx(500.0)
+    assert add_avoided_co2(b, fiscal_year=2015, kind="basic")["co2_avoided_kg_year"].iloc[0] == pytest.approx(500.0)
+    with pytest.raises(KeyError, match="kwh_year"):
+        add_avoided_co2(pd.DataFrame({"kw": [1.0]}))
+    with pytest.raises(ValueError, match="non-negative"):
+        add_avoided_co2(b, -1.0)
+
+    @dataclasses.dataclass
+    class Result:  # the shape of a SolarResult
+        buildings: pd.DataFrame
+        faces: pd.DataFrame
+        parameters: dict
+
+    r = add_avoided_co2(Result(b, b.iloc[:1], {"spacing_m": 1.0}))
+    assert r.faces["co2_avoided_kg_year"].iloc[0] == pytest.approx(421.0)
+    assert r.parameters["emission_factor_kg_per_kwh"] == pytest.approx(0.421) and r.parameters["spacing_m"] == 1.0
+    # the summary uses the table's own column (here computed with another factor) ...
+    s = summarise_district(add_avoided_co2(b, 0.5))
+    assert s["co2_avoided_t_year"] == pytest.approx(0.5) and s["emission_factor_kg_per_kwh"] == pytest.approx(0.5)
+    # ... and converts kwh_year itself when the table has only energy
+    assert summarise_district(b)["co2_avoided_t_year"] == pytest.approx(0.421)
+
+
+def test_solar_does_not_import_co2():
+    """The arrow runs solar -> co2: solar modules produce energy and never convert it to CO2."""
+    import pathlib
+    import re
+
+    import numazu_geo.solar as solar
+
+    imports_co2 = re.compile(r"^\s*(from numazu_geo\.co2\b|from numazu_geo import .*\bco2\b|import numazu_geo\.co2)", re.M)
+    for path in pathlib.Path(solar.__file__).parent.glob("*.py"):
+        if path.name == "cli.py":  # the command line composes solar and co2 for its output table
+            continue
+        assert not imports_co2.search(path.read_text(encoding="utf-8")), path.name
+    assert imports_co2.search("    from numazu_geo import co2\n")  # the pattern does find an import
+
+
+def test_load_table_checks_provenance(tmp_path, monkeypatch):
+    from numazu_geo.co2 import load_table
+
+    monkeypatch.setenv("NUMAZU_GEO_DATA", str(tmp_path))
+    (tmp_path / "h15_ok.csv").write_text("name,value,source,year,reason\na,1.5,somewhere,2024,\nb,,,,none found\n")
+    assert load_table("h15_ok.csv")["value"].tolist()[0] == 1.5
+    (tmp_path / "h15_nosource.csv").write_text("name,value,source,year,reason\na,1.5,,2024,\n")
+    with pytest.raises(ValueError, match="h15_nosource.csv: rows \\[2\\] have values without a source"):
+        load_table("h15_nosource.csv")
+    (tmp_path / "h15_noreason.csv").write_text("name,value,source,year,reason\na,,,,\n")
+    with pytest.raises(ValueError, match="no value and no 'reason'"):
+        load_table("h15_noreason.csv")
+    (tmp_path / "h15_noyear.csv").write_text("name,value,source\na,1,x\n")
+    with pytest.raises(ValueError, match="no 'year' column"):
+        load_table("h15_noyear.csv")

@@ -23,6 +23,8 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert len(csv) == 40 and "geometry" not in csv.columns
     html = (tmp_path / "numazu_district_map.html").read_text(encoding="utf-8")
     assert "synthetic sample district" in html and "国土交通省" not in html  # synthetic: no PLATEAU credit
+    assert summary["terrain_triangles"] > 0 and summary["vegetation_triangles"] > 0  # the hill and trees shade
+    assert "三島" in summary["caption"] and "気象庁" in summary["caption"]
     text = summary_paragraph(summary)
     assert "40 buildings" in text and str(tmp_path) in text
 

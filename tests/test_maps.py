@@ -76,7 +76,7 @@ def extract_json(page: str, name: str):
 
 def test_buildings_layer_reprojects_colours_and_legend():
     gdf = make_buildings()
-    layer = maps.buildings_layer(gdf, color_by="kwh_m2_year", lang="ja")
+    layer = maps.buildings_layer(gdf, color_by="kwh_m2_year", lang="ja", stretch=True, walls="colored")
     assert layer.type == "PolygonLayer" and len(layer.data) == len(gdf)
     lon, lat = np.array([pt for rec in layer.data for pt in rec["polygon"][0]]).T
     assert np.all(np.abs(lon - CENTER_LON) < 0.01) and np.all(np.abs(lat - CENTER_LAT) < 0.01)
@@ -90,7 +90,7 @@ def test_buildings_layer_reprojects_colours_and_legend():
     legend = layer.legend
     assert legend.kind == "continuous" and "屋根の年間日射量" in legend.title and "kWh/m²/年" in legend.title
     assert len(legend.tick_labels) == 3 and legend.tick_labels[0].startswith("≤")  # 2-98 % clipping
-    assert "linear-gradient" in legend.to_html()
+    assert "linear-gradient" in legend.to_html() and "他の地図と色を比べられません" in legend.to_html()
     assert layer.bounds_lonlat[0] < CENTER_LON < layer.bounds_lonlat[2]
     # legend/bounds are not sent to deck.gl
     assert "legend" not in layer.to_json().lower()
@@ -129,7 +129,7 @@ def test_buildings_layer_categorical_and_missing_values():
     assert {c for c, _ in layer.legend.categories} == set(gdf["usage_en"])
     gdf.loc[0, "kwh_m2_year"] = np.nan
     layer = maps.buildings_layer(gdf, color_by="kwh_m2_year", lang="ja")
-    assert layer.data[0]["color"] == list(NA_RGBA)
+    assert layer.companions[0].data[0]["color"] == list(NA_RGBA)  # the roof cap carries the colour
     assert layer.legend.na_label == "データなし"
 
 
@@ -242,11 +242,11 @@ def test_save_html_is_self_contained(tmp_path):
     assert "https://cyberjapandata" not in page
     # page texts
     assert "<title>沼津駅周辺の日射量</title>" in page
-    assert "3D都市モデル（Project PLATEAU）沼津市（2023年度）, 国土交通省" in page
+    assert "3D都市モデル（Project PLATEAU）沼津市, 国土交通省" in page  # city from the data's codes; no year stated
     assert "ng-legend-ramp" in page and "屋根の年間日射量" in page
     deck_json = extract_json(page, "jsonInput")
     layer_types = [layer["@@type"] for layer in deck_json["layers"]]
-    assert layer_types == ["PolygonLayer", "PolygonLayer"]
+    assert layer_types == ["PolygonLayer", "PolygonLayer", "PolygonLayer"]  # ground, walls, roof caps
     assert len(deck_json["layers"][1]["data"]) == len(gdf)
     assert deck_json["initialViewState"]["pitch"] == 50
     assert extract_json(page, "basemap") is None
@@ -280,7 +280,7 @@ def test_save_html_rejects_other_suffix(tmp_path):
 def test_save_html_english_page(tmp_path):
     deck = maps.view(maps.buildings_layer(make_buildings(5), lang="en"), lang="en")
     page = maps.save_html(deck, tmp_path / "en.html").read_text(encoding="utf-8")
-    assert '<html lang="en">' in page and "Numazu 3D environmental map" in page and "Roof irradiation" in page
+    assert '<html lang="en">' in page and "沼津市 Roof irradiation" in page and "Roof irradiation" in page
 
 
 def test_plateau_attribution():

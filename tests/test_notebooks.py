@@ -27,9 +27,14 @@ EXPECTED = {
     "02_lesson_3d_map": ["lesson_map_ja.html", "lesson_map_en.html", "hist_ja.png", "direction.png"],
     "03_hackathon_quickstart": ["quickstart_map.html", "monthly.png", "solar_buildings.parquet"],
     "04_green_view": ["green_view_map.html", "gvi_hist.png", "what_25_percent_looks_like.png"],
+    "05_walk_to_school": ["walk_to_school_map_ja.html", "walk_to_school_map_en.html", "points_by_pupil.png",
+                          "points_by_pupil.csv"],
+    "06_shelter_resilience": ["emission_intensity_map.html", "pv_coverage_map.html", "shelter_autonomy_map.html",
+                              "shelter_ranking.csv", "ledger_by_usage.csv", "autonomy_by_start.png"],
 }
 OUT_NAMES = {"01_planner_solar_co2": "01_planner", "02_lesson_3d_map": "02_lesson",
-             "03_hackathon_quickstart": "03_hackathon", "04_green_view": "04_green_view"}
+             "03_hackathon_quickstart": "03_hackathon", "04_green_view": "04_green_view",
+             "05_walk_to_school": "05_walk_to_school", "06_shelter_resilience": "06_shelters"}
 
 
 def test_all_four_notebooks_exist():
@@ -61,6 +66,36 @@ def test_green_view_notebook_runs_without_shared_data(tmp_path, monkeypatch, art
                       keep_as="04_green_view_synthetic")
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "using synthetic panoramas instead" in text and "equirectangular" in text
+
+
+#: real PLATEAU files the planner, lesson and hackathon notebooks must survive (issue 12): an LOD2 file without
+#: building-use codes (Ota-ku 2022, 9 buildings) and an LOD1-only file (Imizu, 48 buildings)
+REAL_SOURCES = {
+    "lod2_ota": ("v2_uro2.0/tokyo13111_2022_53392633_bldg_6697_2_op__lod2_tex.gml", "大田区"),
+    "lod1_imizu": ("v4_uro3.1/imizu16211_54377084_bldg_6697_op.gml", "射水市"),
+}
+REAL_NOTEBOOKS = [NOTEBOOKS_DIR / f"{name}.ipynb" for name in
+                  ("01_planner_solar_co2", "02_lesson_3d_map", "03_hackathon_quickstart")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source_key", sorted(REAL_SOURCES))
+@pytest.mark.parametrize("path", REAL_NOTEBOOKS, ids=[p.stem[:2] for p in REAL_NOTEBOOKS])
+def test_notebook_runs_on_real_plateau_file(path, source_key, plateau_dir, tmp_path, monkeypatch, artifacts_dir):
+    """NUMAZU_GEO_SOURCE points the notebook at a real file: no cell fails, the map credits that city only."""
+    rel, city = REAL_SOURCES[source_key]
+    monkeypatch.setenv("NUMAZU_GEO_SOURCE", str(plateau_dir / rel))
+    nb = run_notebook(path, tmp_path, monkeypatch, artifacts_dir, keep_as=f"{path.stem}_{source_key}")
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    out = tmp_path / OUT_NAMES[path.stem]
+    for page in out.glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert f"3D都市モデル（Project PLATEAU）{city}" in html, page.name
+        assert "沼津市" not in html and "合成サンプル地区" not in html, page.name
+    if source_key == "lod1_imizu" and path.stem.startswith("02"):
+        assert "LOD2" in text  # the direction chart explains why it is empty
+    if source_key == "lod2_ota" and path.stem.startswith(("01", "02")):
+        assert "no building-use codes" in text  # said in words, not an empty table
 
 
 def run_notebook(path, tmp_path, monkeypatch, artifacts_dir, keep_as=None):

@@ -161,7 +161,11 @@ def test_solar_defaults_table_matches_constants():
     assert {"source", "year"} <= set(table.columns)
     assert float(table.loc["pv_density_kw_m2", "value"]) == pv.PV_DENSITY_KW_M2
     assert float(table.loc["coverage_ratio", "value"]) == pv.COVERAGE_RATIO
-    assert float(table.loc["performance_ratio", "value"]) == pv.PERFORMANCE_RATIO
+    assert float(table.loc["plateau_design_factor", "value"]) == pv.PLATEAU_FACTOR == 0.88
+    assert float(table.loc["gamma_pdc", "value"]) == pv.GAMMA_PDC
+    assert float(table.loc["eta_inv_nom", "value"]) == pv.ETA_INV_NOM
+    assert float(table.loc["system_losses_pct", "value"]) == pytest.approx(pv.system_losses_pct(), abs=0.01)
+    assert float(table.loc["min_irradiation_frac", "value"]) == potential.MIN_IRRADIATION_FRAC
     assert float(table.loc["albedo", "value"]) == ALBEDO
     assert float(table.loc["neighbour_radius_m", "value"]) == potential.NEIGHBOUR_RADIUS_M
     assert float(table.loc["spacing_m", "value"]) == potential.SPACING_M

@@ -52,7 +52,7 @@ def test_wall_shading_matches_geometry_hour_by_hour(quick_climate):
     p = exact.points.iloc[0]
     assert (p["x"], p["y"]) == pytest.approx((X0, Y0))
 
-    x = climate_inputs(quick_climate)
+    x = climate_inputs(exact.climate)  # the sun at the roofs (solar_potential moves it there)
     comp = poa_components([0.0], [180.0], x["zenith"], x["azimuth"], x["dni"], x["ghi"], x["dhi"], x["dni_extra"], x["airmass"])
     w = x["weight_h"].to_numpy() / 1000
     sun = sun_vectors(x["elevation"], x["azimuth"])
@@ -128,7 +128,7 @@ def district_result(quick_climate) -> SolarResult:
 def test_buildings_table(district_result):
     b = district_result.buildings.set_index("building_key")
     need = ["building_id", "gml_id", "kwh_m2_year", *MONTH_COLUMNS, "shading_loss", "sky_view_factor", "roof_area_m2",
-            "usable_area_m2", "kw", "kwh_year", "co2_avoided_kg_year", "reason", "geometry"]  # fmt: skip
+            "usable_area_m2", "kw", "kwh_year", "reason", "geometry"]  # fmt: skip
     assert set(need) <= set(b.columns)
     assert list(b.index) == ["T", "S", "I", "D", "K", "n"]
     assert district_result.buildings.crs == CRS
@@ -141,8 +141,13 @@ def test_buildings_table(district_result):
     # PV formulas
     assert b.loc["I", "usable_area_m2"] == pytest.approx(100.0)
     assert b.loc["I", "kw"] == pytest.approx(100 * 0.8 * 0.167)
-    assert b.loc["I", "kwh_year"] == pytest.approx(b.loc["I", "kw"] * b.loc["I", "kwh_m2_year"] * 0.88)
-    assert b.loc["I", "co2_avoided_kg_year"] == pytest.approx(b.loc["I", "kwh_year"] * 0.421)
+    # default pv_model="pvwatts" (issue 11): yield = kW x specific yield, a temperature-aware
+    # performance ratio well below PLATEAU's flat 0.88
+    assert b.loc["I", "kwh_year"] == pytest.approx(b.loc["I", "kw"] * b.loc["I", "specific_yield_kwh_kwp"])
+    assert 0.70 < b.loc["I", "performance_ratio"] < 0.84
+    assert b.loc["I", "specific_yield_kwh_kwp"] == pytest.approx(b.loc["I", "performance_ratio"] * b.loc["I", "kwh_m2_year"])
+    assert bool(b.loc["I", "viable"]) and b.loc["I", "viable_area_m2"] == pytest.approx(100.0)
+    assert "co2_avoided_kg_year" not in b.columns  # solar gives energy; numazu_geo.co2 converts it
     assert b.loc["I", MONTH_COLUMNS].sum() == pytest.approx(b.loc["I", "kwh_m2_year"])
     assert b.loc["I", "reason"] == ""
 
@@ -150,13 +155,15 @@ def test_buildings_table(district_result):
 def test_bad_roofs_give_zero_with_reason(district_result):
     b = district_result.buildings.set_index("building_key")
     for key, why in (("D", "degenerate polygon"), ("K", "area < 10 m2"), ("n", "no roof surfaces")):
-        assert b.loc[key, "kw"] == 0 and b.loc[key, "kwh_year"] == 0 and b.loc[key, "co2_avoided_kg_year"] == 0
+        assert b.loc[key, "kw"] == 0 and b.loc[key, "kwh_year"] == 0
         assert why in b.loc[key, "reason"], (key, b.loc[key, "reason"])
         assert np.isnan(b.loc[key, "kwh_m2_year"])
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2"):
+    for col in ("kw", "kwh_year", "roof_area_m2", "usable_area_m2"):
         assert np.isfinite(b[col]).all(), col
     s = district_result.summary()
-    assert s["n_buildings"] == 6 and s["n_viable"] == 3
+    # the house right north of the 40 m tower (about half its light lost) falls below the default
+    # viability threshold since issue 11, so only the tower and the isolated house carry PV
+    assert s["n_buildings"] == 6 and s["n_viable"] == 2 and s["n_buildings_with_viable_face"] == 2
     assert s["total_kwh_year"] == pytest.approx(b["kwh_year"].sum())
     assert all(np.isfinite(v) for v in s.values() if isinstance(v, float))
     assert s["climate_approximate"] is True
@@ -193,7 +200,7 @@ def test_no_shading_option_and_empty_input(quick_climate):
     buildings, rs, scene = _district()
     free = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, shading=False, progress=False)
     b = free.buildings.set_index("building_key")
-    assert b.loc["S", "shading_loss"] == 0 and b.loc["S", "sky_view_factor"] == 1
+    assert b.loc["S", "shading_loss"] == pytest.approx(0, abs=1e-12) and b.loc["S", "sky_view_factor"] == 1
     empty = solar_potential(buildings, roof_surfaces=rs.iloc[:0], scene=scene, climate=quick_climate, progress=False)
     assert (empty.buildings["kw"] == 0).all()
     assert (empty.buildings["reason"] == "no roof surfaces").all()
@@ -285,6 +292,82 @@ def test_terrain_only_scene_shades(quick_climate):
     ridge = box_triangles(X0 - 500, Y0 - 40, X0 + 500, Y0 - 20, 0, 30)
     open_sky = solar_potential(roof_surfaces=rs, climate=quick_climate, shading=False, progress=False)
     hilly = solar_potential(roof_surfaces=rs, terrain=ridge, climate=quick_climate, progress=False)
-    assert open_sky.buildings["shading_loss"].iloc[0] == 0
+    assert open_sky.buildings["shading_loss"].iloc[0] == pytest.approx(0, abs=1e-12)
     assert hilly.buildings["shading_loss"].iloc[0] > 0.2
     assert hilly.parameters["shading"] is True
+
+
+def test_plateau_pv_model_is_poa_times_088(quick_climate):
+    """pv_model="plateau" reproduces PLATEAU SolarPotential's E = P x H x 0.88 exactly."""
+    buildings, rs, scene = _district()
+    res = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False,
+                          pv_model="plateau")  # fmt: skip
+    f = res.faces[res.faces["viable"]]
+    assert len(f) == 2
+    np.testing.assert_allclose(f["specific_yield_kwh_kwp"], f["kwh_m2_year"] * 0.88, rtol=1e-3)
+    np.testing.assert_allclose(f["kwh_year"], f["kw"] * f["kwh_m2_year"] * 0.88, rtol=1e-3)
+    assert res.provenance["pv_model"] == "plateau"
+    with pytest.raises(ValueError, match="pv_model"):
+        solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False, pv_model="x")
+
+
+def test_viability_threshold_zeroes_faces_and_totals(quick_climate, district_result):
+    """A face below the irradiation threshold keeps its irradiation, adds 0 kW/kWh/CO2, says why;
+    totals equal the sum over viable faces."""
+    buildings, rs, scene = _district()
+    f0 = district_result.faces.set_index("face_id")
+    cut = float(f0.loc["s_roof", "kwh_m2_year"]) + 1.0  # just above the shaded house's roof
+    res = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False,
+                          min_kwh_m2_year=cut)  # fmt: skip
+    everything = solar_potential(buildings, roof_surfaces=rs, scene=scene, climate=quick_climate, progress=False,
+                                 min_kwh_m2_year=0.0)  # fmt: skip
+    assert everything.faces.set_index("face_id").loc["s_roof", "kw"] > 0
+    assert everything.summary()["n_buildings_with_viable_face"] == 3
+    f = res.faces.set_index("face_id")
+    assert not f.loc["s_roof", "viable"] and f.loc["s_roof", "kw"] == 0 and f.loc["s_roof", "kwh_year"] == 0
+    from numazu_geo.co2 import add_avoided_co2, summarise_district
+
+    with_co2 = add_avoided_co2(res)
+    assert with_co2.faces.set_index("face_id").loc["s_roof", "co2_avoided_kg_year"] == 0
+    assert summarise_district(with_co2)["co2_avoided_t_year"] == pytest.approx(viable_kwh := res.faces["kwh_year"].sum() * 0.421 / 1000)
+    assert viable_kwh > 0
+    assert f.loc["s_roof", "kwh_m2_year"] == pytest.approx(f0.loc["s_roof", "kwh_m2_year"])  # irradiation kept
+    assert "below the viability threshold" in f.loc["s_roof", "reason"]
+    assert f.loc["i_roof", "viable"] and f.loc["i_roof", "kw"] > 0
+    s = res.summary()
+    viable = res.faces[res.faces["viable"]]
+    assert s["total_kw"] == pytest.approx(viable["kw"].sum())
+    assert s["total_kwh_year"] == pytest.approx(viable["kwh_year"].sum())
+    assert s["viable_area_m2"] == pytest.approx(viable["usable_area_m2"].sum())
+    assert s["n_buildings_with_viable_face"] == 2 and s["roof_area_m2"] > s["viable_area_m2"]
+    b = res.buildings.set_index("building_key")
+    assert not b.loc["S", "viable"] and "no viable roof faces" in b.loc["S", "reason"]
+    assert res.parameters["min_kwh_m2_year"] == cut
+    # the default threshold: 60 % of the climate's horizontal irradiation
+    assert district_result.parameters["min_kwh_m2_year"] == pytest.approx(0.6 * quick_climate.annual_kwh_m2())
+
+
+def test_provenance_in_attrs_summary_and_parquet(district_result, tmp_path):
+    from numazu_geo.io import read_parquet, to_parquet
+    from numazu_geo.provenance import provenance_caption
+
+    from numazu_geo.co2 import add_avoided_co2
+
+    prov = district_result.provenance
+    assert "47657" in prov["climate_station"] and 5 < prov["climate_station_distance_km"] < 7
+    assert prov["pv_model"] == "pvwatts" and prov["run_date"] and "emission_factor" not in prov  # energy only
+    district_result = add_avoided_co2(district_result)  # co2 records its factor; provenance shows it
+    prov = district_result.provenance
+    assert "TEPCO" in prov["emission_factor"] and "0.421 kg-CO2/kWh" in prov["emission_factor"]
+    assert any("気象庁" in c for c in prov["data_credit"])
+    assert district_result.summary()["provenance"] == prov
+    assert district_result.attrs["provenance"] == prov
+    path = to_parquet(district_result.buildings, tmp_path / "b.parquet")
+    back = read_parquet(path)
+    assert back.attrs["provenance"]["climate_station"] == prov["climate_station"]
+    for lang, word in (("ja", "観測所"), ("en", "station")):
+        text = provenance_caption(back, lang)
+        assert word in text and "三島" in text and "pvwatts" in text and "気象庁" in text and "TEPCO" in text
+    assert district_result.caption("en") == provenance_caption(district_result, "en")
+    with pytest.raises(ValueError):
+        provenance_caption(prov, "fr")

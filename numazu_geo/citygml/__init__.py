@@ -17,4 +17,8 @@ from numazu_geo.citygml.api import (
     solids_to_triangles,
 )
 
-__all__ = ["read_buildings", "read_roof_surfaces", "read_solids", "solids_to_triangles", "BUILDINGS_COLUMNS"]
+from numazu_geo.citygml.features import read_features  # noqa: E402
+
+__all__ = [
+    "read_features", "read_buildings", "read_roof_surfaces", "read_solids", "solids_to_triangles", "BUILDINGS_COLUMNS",
+]

@@ -12,6 +12,7 @@ import shapely
 from shapely import GeometryType
 
 from numazu_geo.citygml import crs as crs_mod
+from numazu_geo.citygml import validate
 from numazu_geo.citygml.codelists import CodeLists, english_labels
 from numazu_geo.citygml.geometry import triangulate_polygon_3d, triangulate_rings
 from numazu_geo.citygml.reader import (
@@ -48,7 +49,8 @@ _INT = "Int64"
 # shared plumbing
 
 
-def _prepare(source, mesh, bbox):
+def _prepare(source, mesh, bbox, crs=None):
+    validate.check_target_crs(crs_mod.resolve_crs(crs))  # a geocentric target fails before any reading
     sources = resolve_sources(source)
     wanted = _normalise_mesh(mesh)
     bbox = check_bbox(bbox) if bbox is not None else None
@@ -67,10 +69,10 @@ def _row_mask(rep: np.ndarray, results: list[FileResult], wanted, bbox) -> np.nd
         w, s, e, nn = bbox
         keep &= (lon >= w) & (lon <= e) & (lat >= s) & (lat <= nn)
     if wanted is not None:
-        from numazu_geo.citygml.sources import mesh_code_from_name
+        from numazu_geo.citygml.sources import mesh_code_from_name, source_name
 
         no_code = np.concatenate(
-            [np.full(len(r.rows), mesh_code_from_name(r.label.replace("!", "/")) is None) for r in results]
+            [np.full(len(r.rows), mesh_code_from_name(source_name(r.label)) is None) for r in results]
         ) if results else np.zeros(0, dtype=bool)  # fmt: skip
         if no_code.any():
             inside = np.zeros(n, dtype=bool)
@@ -129,20 +131,24 @@ def _source_column(results: list[FileResult]) -> list[str]:
     return [res.label for res in results for _ in range(len(res.rows))]
 
 
-def _projected(results: list[FileResult], crs, city_codes):
+def _projected(results: list[FileResult], crs, city_codes, failures=None, errors="raise"):
     """(coordinates in the target CRS, ring/polygon/geometry offsets, representative lon/lat per
-    row, target CRS) of every file's geometry, concatenated."""
+    row, target CRS, rows inside Japan) of every file's geometry, concatenated."""
     coords, offsets, rep = _concat_geometry(results)
-    target = _target_crs(crs, results, rep, city_codes)
-    return _transform(coords, target), offsets, rep, target
+    inside = validate.check_extent(rep, results, failures if failures is not None else [], errors)  # before projecting
+    target = _target_crs(crs, results, np.where(inside[:, None], rep, np.nan), city_codes)
+    return _transform(coords, target), offsets, rep, target, inside
 
 
-def _finish(gdf, rep, results, failures, wanted, bbox, target):
-    """Drop rows outside ``bbox``/``mesh`` (checked per row after parsing) and set the read attrs."""
+def _finish(gdf, rep, results, failures, wanted, bbox, target, kind="buildings", inside=None):
+    """Drop rows outside ``bbox``/``mesh`` (checked per row after parsing) or outside Japan, set the
+    read attrs, and apply the table checks (:func:`validate.finish`: duplicates, sentinels)."""
     keep = _row_mask(rep, results, wanted, bbox)
+    if inside is not None:
+        keep &= inside
     if not keep.all():
         gdf = gdf.loc[keep].reset_index(drop=True)
-    return _attrs(gdf, results, failures, target)
+    return validate.finish(_attrs(gdf, results, failures, target), kind)
 
 
 def _attrs(gdf, results, failures, target):
@@ -284,19 +290,22 @@ def read_buildings(
     """
     if lod not in (None, 0, 1, 2):
         raise ValueError(f"lod must be None, 0, 1 or 2, got {lod!r}")
-    sources, wanted, bbox = _prepare(source, mesh, bbox)
+    sources, wanted, bbox = _prepare(source, mesh, bbox, crs)
     opts = ReadOptions(mode="buildings", lod=lod, parts=parts)
     results, failures = read_files(sources, opts, errors=errors, progress=progress, processes=processes)
-    return _assemble_buildings(results, failures, crs=crs, wanted=wanted, bbox=bbox, parts=parts, codelists=codelists)
+    return _assemble_buildings(
+        results, failures, crs=crs, wanted=wanted, bbox=bbox, parts=parts, codelists=codelists, errors=errors
+    )
 
 
-def _assemble_buildings(results, failures, *, crs, wanted, bbox, parts, codelists) -> gpd.GeoDataFrame:
+def _assemble_buildings(results, failures, *, crs, wanted, bbox, parts, codelists, errors="raise") -> gpd.GeoDataFrame:
     rows = [row for res in results for row in res.rows]
     ci = {name: i for i, name in enumerate(BUILDING_COLUMNS)}
     cols = list(zip(*rows)) if rows else [[] for _ in BUILDING_COLUMNS]
     coords, offsets, rep = _concat_geometry(results)
     coords = coords[:, :2]
-    target = _target_crs(crs, results, rep, cols[ci["city_code"]])
+    inside = validate.check_extent(rep, results, failures, errors)  # raw EPSG:6697 degrees, before projecting
+    target = _target_crs(crs, results, np.where(inside[:, None], rep, np.nan), cols[ci["city_code"]])
     coords = _transform(coords, target)
     issues = list(cols[ci["geometry_issue"]])
     sources_ = cols[ci["footprint_from"]]
@@ -345,7 +354,7 @@ def _assemble_buildings(results, failures, *, crs, wanted, bbox, parts, codelist
     if parts:
         data["parent_id"] = s("parent_id")
     gdf = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=target), crs=target)
-    return _finish(gdf, rep, results, failures, wanted, bbox, target)
+    return _finish(gdf, rep, results, failures, wanted, bbox, target, "buildings", inside)
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,14 +372,14 @@ def read_roof_surfaces(
     ``gml_id`` (of the building), ``building_id``, ``surface_id`` (the polygon's gml:id, else its
     RoofSurface's), ``roof_source``, ``geometry``. CRS rules as :func:`read_buildings`.
     """
-    sources, wanted, bbox = _prepare(source, mesh, bbox)
+    sources, wanted, bbox = _prepare(source, mesh, bbox, crs)
     results, failures = read_files(
         sources, ReadOptions(mode="roofs"), errors=errors, progress=progress, processes=processes, desc="roofs"
     )
     rows = [row for res in results for row in res.rows]
     cols = list(zip(*rows)) if rows else [[], [], [], []]
     city = [c for res in results for c in res.city_codes]
-    coords, offsets, rep, target = _projected(results, crs, city)
+    coords, offsets, rep, target, inside = _projected(results, crs, city, failures, errors)
     geoms = shapely.from_ragged_array(GeometryType.POLYGON, coords, offsets[:2])
     gdf = gpd.GeoDataFrame(
         {
@@ -383,7 +392,7 @@ def read_roof_surfaces(
         geometry=gpd.GeoSeries(geoms, crs=target),
         crs=target,
     )
-    return _finish(gdf, rep, results, failures, wanted, bbox, target)
+    return _finish(gdf, rep, results, failures, wanted, bbox, target, "roofs", inside)
 
 
 def read_solids(
@@ -397,14 +406,14 @@ def read_solids(
     projection. Columns: ``gml_id``, ``building_id``, ``lod`` (2 or 1), ``ground_z_m``,
     ``roof_z_m``, ``source_file``, ``geometry``. CRS rules as :func:`read_buildings`.
     """
-    sources, wanted, bbox = _prepare(source, mesh, bbox)
+    sources, wanted, bbox = _prepare(source, mesh, bbox, crs)
     results, failures = read_files(
         sources, ReadOptions(mode="solids"), errors=errors, progress=progress, processes=processes, desc="solids"
     )
     rows = [row for res in results for row in res.rows]
     cols = list(zip(*rows)) if rows else [[], [], [], [], []]
     city = [c for res in results for c in res.city_codes]
-    coords, (ring_off, poly_off, geom_off), rep, target = _projected(results, crs, city)
+    coords, (ring_off, poly_off, geom_off), rep, target, inside = _projected(results, crs, city, failures, errors)
     tris, owner = triangulate_rings(coords, ring_off, poly_off)
     building_of_poly = np.repeat(np.arange(len(rows)), np.diff(geom_off))
     tri_counts = np.bincount(building_of_poly[owner], minlength=len(rows)) if len(owner) else np.zeros(len(rows), np.int64)
@@ -422,7 +431,7 @@ def read_solids(
         geometry=gpd.GeoSeries(geoms, crs=target),
         crs=target,
     )
-    return _finish(gdf, rep, results, failures, wanted, bbox, target)
+    return _finish(gdf, rep, results, failures, wanted, bbox, target, "solids", inside)
 
 
 def _triangles_to_multipolygons(tri_list, tri_counts):

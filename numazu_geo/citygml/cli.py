@@ -34,7 +34,10 @@ def register(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("source", nargs="+", help=".gml file(s), dataset folder(s) or PLATEAU zip(s)")
-    p.add_argument("-o", "--output", required=True, help="output file (.parquet, .gpkg, .geojson, .csv)")
+    p.add_argument(
+        "-o", "--output", required=True,
+        help="output file (.parquet, .gpkg, .geojson, .csv), or a folder ending in '/' for <what>.parquet inside",
+    )  # fmt: skip
     p.add_argument(
         "--what", choices=("buildings", "roofs", "solids"), default="buildings", help="what to write (default buildings)"
     )
@@ -64,8 +67,10 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from numazu_geo.citygml import read_buildings, read_roof_surfaces, read_solids
-    from numazu_geo.io import write_table
+    from numazu_geo.errors import NumazuGeoError
+    from numazu_geo.io import check_output, write_table
 
+    output = check_output(args.output, default_name=f"{args.what}.parquet")  # before any reading
     source = args.source if len(args.source) > 1 else args.source[0]
     common = dict(
         crs=args.crs,
@@ -83,9 +88,13 @@ def run(args) -> int:
     else:
         gdf = read_solids(source, **common)
     seconds = time.perf_counter() - t0
-    out = write_table(gdf, args.output)
     errors = gdf.attrs.get("errors", [])
     n_files = gdf.attrs.get("source_files", 0)
+    if n_files == 0:  # nothing read: a failure, and the existing output (if any) stays as it was
+        first = errors[0]["error"] if errors else "no CityGML file found"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise NumazuGeoError(f"no input file could be read, {output} not written: {first}{more}")
+    out = write_table(gdf, output)
     print(
         f"numazu-geo ingest: {len(gdf)} {args.what} rows from {n_files} file(s) in {seconds:.1f} s "
         f"-> {out} ({gdf.crs.to_string() if gdf.crs else 'no CRS'})",
@@ -97,10 +106,16 @@ def run(args) -> int:
             print(f"  {len(issues)} building(s) kept with an empty or repaired footprint:", file=sys.stderr)
             for reason, count in issues.value_counts().head(5).items():
                 print(f"    {count} x {reason}", file=sys.stderr)
+    dup = gdf.attrs.get("duplicates_dropped")
+    if dup:
+        print(f"  {dup['buildings']} duplicate building(s) dropped (read twice; kept once, see the output's "
+              "metadata 'duplicates_dropped')", file=sys.stderr)  # fmt: skip
+    for col, count in (gdf.attrs.get("sentinels_replaced") or {}).items():
+        print(f"  {count} x {col}: PLATEAU 'unknown' value (+-9999) read as missing", file=sys.stderr)
     if errors:
         print(f"  {len(errors)} file(s) skipped:", file=sys.stderr)
         for err in errors[:20]:
             print(f"    {err['error']}", file=sys.stderr)
         if len(errors) > 20:
             print(f"    ... and {len(errors) - 20} more (see the output's metadata)", file=sys.stderr)
-    return 1 if n_files == 0 else 0
+    return 0

@@ -28,7 +28,10 @@ _FALLBACKS = (
     ("building_usage.xml", "building_usage.csv"),
     ("buildingstructuretype.xml", "building_structure_type.csv"),
     ("riverfloodingriskattribute_rank.xml", "river_flooding_rank.csv"),
+    ("common_localpublicauthorities.xml", "local_public_authorities.csv"),
 )
+#: code list of prefectures and municipalities (全国地方公共団体コード as PLATEAU lists them)
+LOCAL_AUTHORITIES_LIST = "Common_localPublicAuthorities.xml"
 
 
 def secure_parser() -> etree.XMLParser:
@@ -133,3 +136,33 @@ def english_labels(kind: str) -> dict[str, str]:
     }[kind]
     table = builtin_table(csv_name)
     return dict(zip(table["code"], table["label_en"]))
+
+
+def municipality_names(codes, locations=()) -> dict[str, str]:
+    """{code: name} for municipality codes (``uro:city``, e.g. ``"22203"`` -> ``"静岡県沼津市"``).
+
+    Looks in the dataset's own ``Common_localPublicAuthorities.xml`` (``locations``: codelists
+    folders, nearest first) and then in the built-in copy ``data/codelists/local_public_authorities.csv``
+    (all prefectures and municipalities as PLATEAU lists them, MLIT, 2024). Codes found in neither
+    are left out.
+    """
+    wanted = {str(c) for c in codes if c is not None and str(c) not in {"", "nan", "<NA>"}}
+    out: dict[str, str] = {}
+    for table in [_load_list(str(loc), LOCAL_AUTHORITIES_LIST) for loc in locations] + [
+        builtin_labels(LOCAL_AUTHORITIES_LIST)
+    ]:
+        for code in wanted - set(out):
+            if table and code in table:
+                out[code] = table[code]
+    return out
+
+
+def short_municipality_name(code: str, full_name: str, locations=()) -> str:
+    """``"静岡県沼津市"`` -> ``"沼津市"``: the name without its prefecture (the prefecture's own entry is kept)."""
+    code = str(code)
+    if len(code) <= 2:
+        return full_name
+    pref = municipality_names([code[:2]], locations).get(code[:2])
+    if pref and full_name.startswith(pref) and len(full_name) > len(pref):
+        return full_name[len(pref):]
+    return full_name

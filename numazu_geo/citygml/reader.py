@@ -29,7 +29,16 @@ from lxml import etree
 from numazu_geo.citygml import attributes as A
 from numazu_geo.citygml.geometry import LEVEL_TOL_M, newell_normal
 from numazu_geo.citygml.sources import GMLSource, find_codelist_dirs
-from numazu_geo.citygml.versions import APP, BLDG, CORE, GML, HEADER_BYTES, detect_version, root_start_tag
+from numazu_geo.citygml.versions import (
+    APP,
+    BLDG,
+    CORE,
+    GML,
+    HEADER_BYTES,
+    detect_version,
+    header_as_utf8,
+    root_start_tag,
+)
 from numazu_geo.errors import CityGMLError, UnsupportedCityGMLError
 
 log = logging.getLogger(__name__)
@@ -750,6 +759,7 @@ class _CountingReader:
 
 
 def _check_header(src: GMLSource, header: bytes):
+    header = header_as_utf8(header)  # the same checks for UTF-16/32 and legacy encodings
     prolog = root_start_tag(header)
     if prolog is header and len(header) >= HEADER_BYTES:
         raise CityGMLError(src.label, f"no root element start tag in the first {HEADER_BYTES} bytes")

@@ -4,27 +4,34 @@ PLATEAU names building files ``[mesh]_bldg_[EPSG]_[option]_op.gml`` where ``mesh
 Japanese standard grid square code (JIS X 0410): 6 digits (2nd order, about 10 km), 8 digits
 (3rd order, 30" x 45", about 1 km), 9/10 digits (half / quarter of a 3rd-order square). Real
 names vary (``_op2``, ``_2_op``, ``_psc_op``, no ``_op`` at all, a city prefix), so the code is
-taken as the first run of 6, 8, 9 or 10 digits followed by ``_`` and a feature name.
+taken as the first run of 6, 8, 9 or 10 digits followed by ``_`` and a feature name
+(:mod:`numazu_geo.citygml.mesh` holds the grid square code functions).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Iterable, Sequence
 
+from numazu_geo.citygml.mesh import mesh3_code, mesh_bounds, mesh_code_from_name  # noqa: F401 (re-exported)
 from numazu_geo.errors import SourceNotFoundError
 
-_MESH_RE = re.compile(r"(?<![0-9])([0-9]{10}|[0-9]{9}|[0-9]{8}|[0-9]{6})_(?=[a-zA-Z])")
+#: Prefix of a zip member's address: ``zip://<member>::<absolute zip path>`` (fsspec's URL
+#: chaining syntax, so ``fsspec.open(address)`` opens it too).
+ZIP_URL_PREFIX = "zip://"
 
 
 @dataclass(frozen=True)
 class GMLSource:
-    """One CityGML file: on disk (``zip_path`` None) or a member of a zip archive."""
+    """One CityGML file: on disk (``zip_path`` None) or a member of a zip archive.
+
+    ``label`` is the file's address, stored in the ``source_file`` column; every reader accepts it
+    back as a source: an absolute path, or for a zip member ``zip://<member>::<absolute zip>``.
+    """
 
     path: str  # file path, or the member name inside ``zip_path``
     size: int
@@ -36,8 +43,8 @@ class GMLSource:
 
     @property
     def label(self) -> str:
-        """How the file is named in errors and in the ``source_file`` column."""
-        return f"{self.zip_path}!{self.path}" if self.zip_path else self.path
+        """How the file is named in errors and in the ``source_file`` column (reopenable)."""
+        return zip_member_url(self.zip_path, self.path) if self.zip_path else self.path
 
     @property
     def mesh_code(self) -> str | None:
@@ -79,61 +86,52 @@ class _ZipMember:
         self.close()
 
 
-def mesh_code_from_name(name: str) -> str | None:
-    """The grid square code in a PLATEAU file name, or None.
-
-    >>> mesh_code_from_name("52382287_bldg_6697_psc_op.gml")
-    '52382287'
-    >>> mesh_code_from_name("tokyo13111_53392633_bldg_6697_2_op__lod2_tex.gml")
-    '53392633'
-    >>> mesh_code_from_name("test_buildingpart.gml") is None
-    True
-    """
-    match = _MESH_RE.search(name)
-    return match.group(1) if match else None
+def zip_member_url(zip_path, member: str) -> str:
+    """The address of a zip member: ``zip://<member>::<absolute zip path>``."""
+    return f"{ZIP_URL_PREFIX}{member}::{os.path.abspath(os.fspath(zip_path))}"
 
 
-def mesh_bounds(code: str | int) -> tuple[float, float, float, float]:
-    """(west_lon, south_lat, east_lon, north_lat) of a JIS X 0410 grid square code.
-
-    1st order: 40' lat x 1 deg lon; 2nd: 1/8 of that; 3rd: 1/10 of the 2nd; 9 and 10 digits are the
-    half (1/2) and quarter (1/4) squares numbered 1-4 (SW, SE, NW, NE).
-    """
-    s = str(code)
-    if len(s) not in (4, 6, 8, 9, 10) or not s.isdigit():
-        raise ValueError(f"not a grid square (mesh) code: {code!r}")
-    lat = int(s[0:2]) / 1.5
-    lon = int(s[2:4]) + 100.0
-    dlat, dlon = 1 / 1.5, 1.0
-    if len(s) >= 6:
-        dlat, dlon = dlat / 8, dlon / 8
-        lat += int(s[4]) * dlat
-        lon += int(s[5]) * dlon
-    if len(s) >= 8:
-        dlat, dlon = dlat / 10, dlon / 10
-        lat += int(s[6]) * dlat
-        lon += int(s[7]) * dlon
-    for digit in s[8:]:
-        q = int(digit) - 1
-        if q not in range(4):
-            raise ValueError(f"not a grid square (mesh) code: {code!r}")
-        dlat, dlon = dlat / 2, dlon / 2
-        lat += (q // 2) * dlat
-        lon += (q % 2) * dlon
-    return (lon, lat, lon + dlon, lat + dlat)
+def parse_source_address(text: str) -> GMLSource | None:
+    """The zip member named by ``zip://<member>::<zip path>`` (or the older ``<zip>!<member>``),
+    or None when ``text`` is not such an address. Raises SourceNotFoundError when the archive or
+    the member is missing."""
+    if text.startswith(ZIP_URL_PREFIX) and "::" in text:
+        member, zip_path = text[len(ZIP_URL_PREFIX) :].split("::", 1)
+        if zip_path.startswith("file://"):
+            zip_path = zip_path[len("file://") :]
+    else:
+        head, sep, member = text.partition("!")
+        if not sep or not head.lower().endswith(".zip") or os.path.exists(text):
+            return None
+        zip_path = head
+    if not os.path.isfile(zip_path):
+        raise SourceNotFoundError(f"{text}: no such zip archive {zip_path}")
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            info = zf.getinfo(member)
+    except KeyError:
+        raise SourceNotFoundError(f"{text}: the zip holds no member {member!r}") from None
+    except zipfile.BadZipFile as exc:
+        raise SourceNotFoundError(f"{zip_path}: not a readable zip archive ({exc})") from exc
+    return GMLSource(member, info.file_size, os.path.abspath(zip_path))
 
 
-def mesh3_code(lat_deg, lon_deg):
-    """3rd-order (8-digit) grid square codes of points, as an int64 array."""
-    import numpy as np
+def source_name(label: str) -> str:
+    """The file name in a ``source_file`` value (a path or a zip member address)."""
+    text = str(label)
+    if text.startswith(ZIP_URL_PREFIX) and "::" in text:
+        text = text[len(ZIP_URL_PREFIX) :].split("::", 1)[0]
+    elif ".zip!" in text.lower():
+        text = text.split("!", 1)[1]
+    return PurePosixPath(text.replace("\\", "/")).name
 
-    lat = np.asarray(lat_deg, dtype=float) * 1.5
-    lon = np.asarray(lon_deg, dtype=float) - 100.0
-    p, u = np.floor(lat), np.floor(lon)
-    q, v = np.floor((lat - p) * 8), np.floor((lon - u) * 8)
-    r = np.floor(((lat - p) * 8 - q) * 10)
-    w = np.floor(((lon - u) * 8 - v) * 10)
-    return (p * 1_000_000 + u * 10_000 + q * 1000 + v * 100 + r * 10 + w).astype("int64")
+
+def source_exists(text: str) -> bool:
+    """True when ``text`` (a path or a zip member address) can be opened."""
+    try:
+        return parse_source_address(str(text)) is not None or os.path.exists(str(text))
+    except SourceNotFoundError:
+        return False
 
 
 def _normalise_mesh(mesh) -> list[str] | None:
@@ -175,14 +173,15 @@ def _zip_sources(path: Path) -> list[GMLSource]:
         raise SourceNotFoundError(f"{path}: not a readable zip archive ({exc})") from exc
     bldg = [i for i in infos if "udx/bldg/" in i.filename.replace("\\", "/")]
     chosen = bldg or infos
-    return [GMLSource(i.filename, i.file_size, str(path)) for i in sorted(chosen, key=lambda i: i.filename)]
+    zip_path = os.path.abspath(path)
+    return [GMLSource(i.filename, i.file_size, zip_path) for i in sorted(chosen, key=lambda i: i.filename)]
 
 
 def _folder_sources(path: Path) -> list[GMLSource]:
     for pattern in ("udx/bldg/*.gml", "**/udx/bldg/*.gml", "*.gml", "**/*.gml"):
         files = sorted(p for p in path.glob(pattern) if p.is_file())
         if files:
-            return [GMLSource(str(p), p.stat().st_size) for p in files]
+            return [GMLSource(os.path.abspath(p), p.stat().st_size) for p in files]
     zips = sorted(path.glob("*.zip"))
     return [s for z in zips for s in _zip_sources(z)]
 
@@ -202,6 +201,10 @@ def resolve_sources(source) -> list[GMLSource]:
         if isinstance(item, GMLSource):
             out.append(item)
             continue
+        member = parse_source_address(os.fspath(item)) if isinstance(item, (str, os.PathLike)) else None
+        if member is not None:
+            out.append(member)
+            continue
         path = Path(item)
         if not path.exists():
             raise SourceNotFoundError(f"{path}: no such file or folder")
@@ -216,7 +219,7 @@ def resolve_sources(source) -> list[GMLSource]:
                 raise SourceNotFoundError(f"{path}: the zip holds no .gml files")
             out.extend(found)
         else:
-            out.append(GMLSource(str(path), path.stat().st_size))
+            out.append(GMLSource(os.path.abspath(path), path.stat().st_size))
     return out
 
 

@@ -126,6 +126,52 @@ class DetectedVersion:
         return f"CityGML {self.citygml} without i-UR"
 
 
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"), (b"\xef\xbb\xbf", "utf-8"),
+)  # fmt: skip
+_NO_BOM = (  # "<?" in each encoding (XML 1.0, Appendix F.1)
+    (b"\x00\x00\x00\x3c", "utf-32-be"), (b"\x3c\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x3c\x00\x3f", "utf-16-be"), (b"\x3c\x00\x3f\x00", "utf-16-le"),
+)  # fmt: skip
+_DECL_ENCODING_RE = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def sniff_encoding(header: bytes) -> str:
+    """The character encoding of an XML document from its first bytes (XML 1.0 Appendix F.1).
+
+    Byte order mark first, then the byte pattern of ``<?``/``<`` for UTF-16/32 without a BOM, then
+    the ``encoding="..."`` of the XML declaration, else UTF-8.
+    """
+    for bom, enc in _BOMS:
+        if header.startswith(bom):
+            return enc
+    for start, enc in _NO_BOM:
+        if header.startswith(start):
+            return enc
+    m = _DECL_ENCODING_RE.match(header)
+    if m:
+        import codecs
+
+        try:
+            return codecs.lookup(m.group(1).decode("ascii")).name
+        except LookupError:
+            return "utf-8"
+    return "utf-8"
+
+
+def header_as_utf8(header: bytes) -> bytes:
+    """The first bytes of a file re-encoded as UTF-8, whatever its encoding, for the checks on
+    the prolog (DOCTYPE refusal, namespace detection) that look for ASCII byte patterns."""
+    enc = sniff_encoding(header)
+    if enc in ("utf-8", "ascii"):
+        return header
+    width = 4 if enc.startswith("utf-32") else 2 if enc.startswith("utf-16") else 1
+    usable = header[: len(header) - len(header) % width]
+    text = usable.decode(enc, errors="replace").lstrip("\ufeff")
+    return text.encode("utf-8")
+
+
 def root_start_tag(header: bytes) -> bytes:
     """The bytes up to the end of the root element's start tag (where namespaces are declared)."""
     pos = 0

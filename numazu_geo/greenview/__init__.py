@@ -11,6 +11,10 @@ Modules: :mod:`.panorama` (projection geometry), :mod:`.segmenters` (backends), 
 
 from __future__ import annotations
 
+from numazu_geo.extras import require as _require
+
+_require("greenview")  # the core install has no PyTorch / OpenCV: name the extra to install
+
 from numazu_geo.greenview.gvi import MLIT_LOT_OF_GREEN_PCT, GreenViewResult, green_view_index, load_rgb
 from numazu_geo.greenview.panorama import (
     DEFAULT_BAND_DEG,

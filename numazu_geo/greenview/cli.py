@@ -14,7 +14,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "the green view index, sky and building shares, capture time and heading.",
     )
     p.add_argument("photos", type=Path, help="folder of photos (JPEG/PNG/TIFF) or one photo")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output GeoParquet file")
+    p.add_argument("-o", "--out", required=True,
+                   help="output GeoParquet file, or a folder ending in '/' for green_view.parquet inside")
     try:  # the one registry of backends; without the [greenview] extra the run itself says what to install
         from numazu_geo.greenview.segmenters import SEGMENTER_BACKENDS
     except ImportError:
@@ -40,10 +41,12 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     import numpy as np
 
+    from numazu_geo.errors import NumazuGeoError
     from numazu_geo.greenview import panorama
     from numazu_geo.greenview.survey import green_view_survey
-    from numazu_geo.io import to_parquet
+    from numazu_geo.io import check_output, to_parquet
 
+    out = check_output(args.out, default_name="green_view.parquet", formats=(".parquet",))  # before any work
     gdf = green_view_survey(
         args.photos,
         segmenter=(args.model if args.method == "model" else f"{args.method}:{args.model}") if args.model
@@ -54,12 +57,19 @@ def run(args) -> int:
         recursive=args.recursive,
         progress=not args.no_progress,
     )
-    to_parquet(gdf, args.out)
     ok = gdf["error"] == ""
+    if not ok.any():  # nothing analysed: a failure, and an existing output stays as it was
+        errors = gdf.attrs.get("errors", [])
+        first = f"{errors[0]['file']}: {errors[0]['error']}" if errors else "no photos"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise NumazuGeoError(f"none of the {len(gdf)} photos could be analysed, {out} not written: {first}{more}")
+    to_parquet(gdf, out)
     located = ok & ~gdf.geometry.is_empty & gdf.geometry.notna()
-    mean = float(np.nanmean(gdf.loc[ok, "gvi"])) if ok.any() else float("nan")
-    print(f"{args.out}: {int(ok.sum())} of {len(gdf)} photos analysed ({int(located.sum())} with GPS), "
+    mean = float(np.nanmean(gdf.loc[ok, "gvi"]))
+    print(f"{out}: {int(ok.sum())} of {len(gdf)} photos analysed ({int(located.sum())} with GPS), "
           f"mean green view index {mean:.1f} %")
     for err in gdf.attrs.get("errors", []):
         print(f"  skipped {err['file']}: {err['error']}")
-    return 0 if ok.any() else 1
+    for warn in gdf.attrs.get("warnings", []):
+        print(f"  note {warn['file']}: {warn['warning']}")
+    return 0

@@ -17,6 +17,7 @@ where people begin to feel "a lot of green" (see :data:`MLIT_LOT_OF_GREEN_PCT`).
 from __future__ import annotations
 
 import io
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,14 @@ MLIT_LOT_OF_GREEN_PCT = 25.0
 SPHERE_GRID_ROWS = 512
 
 PROJECTIONS = ("auto", "equirectangular", "perspective", "treepedia")
+
+#: Images smaller than this on a side get a warning with their index (numazu-geo choice): the
+#: shipped network's output stride is 16 (LR-ASPP MobileNetV3, Howard et al. 2019), so such an image
+#: is classified in at most 2x2 output cells and its index is close to all or nothing (a 1x1 image
+#: gives exactly 0 or 100 %).
+MIN_IMAGE_SIDE_PX = 32
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,6 +75,7 @@ class GreenViewResult:
     band_deg: tuple[float, float] | None = None
     view_gvi: tuple[float, ...] = field(default_factory=tuple)
     source: str | None = None
+    warning: str = ""  # e.g. the image is too small for a meaningful index
 
     @property
     def sky_view(self) -> float:
@@ -127,8 +137,10 @@ def load_rgb(image, *, name: str | None = None) -> np.ndarray:
     label = name or "<array>"
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.shape[0] < 2 or arr.shape[1] < 2:
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise ImageError(label, f"expected an (H, W, 3) RGB array, got shape {arr.shape}")
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ImageError(label, f"image is only {arr.shape[1]}x{arr.shape[0]} px: too small to segment")
     arr = arr[:, :, :3]
     if arr.dtype == np.uint8:
         return np.ascontiguousarray(arr)
@@ -183,6 +195,11 @@ def green_view_index(image, *, projection: str = "auto", segmenter: Segmenter | 
     rgb = load_rgb(image)
     seg = get_segmenter(segmenter, method=method)
     h, w = rgb.shape[:2]
+    warning = ""
+    if min(h, w) < MIN_IMAGE_SIDE_PX:
+        warning = (f"image is only {w}x{h} px (under {MIN_IMAGE_SIDE_PX} px a side): the index rests on a few "
+                   "pixels and is not meaningful")
+        logger.warning("%s: %s", source or "<array>", warning)
     if projection == "auto":
         projection = "equirectangular" if pano.is_equirectangular(rgb.shape) else "perspective"
     if projection in ("equirectangular", "treepedia") and not pano.is_equirectangular(rgb.shape):
@@ -194,7 +211,7 @@ def green_view_index(image, *, projection: str = "auto", segmenter: Segmenter | 
             gvi=_share(labels, seg.vegetation_ids), sky_share=_share(labels, seg.sky_ids),
             building_view=_share(labels, seg.building_ids), mask=np.isin(labels, seg.vegetation_ids),
             labels=labels.astype(np.int16), classes=tuple(seg.classes), projection="perspective",
-            segmenter=seg.name, source=source)
+            segmenter=seg.name, source=source, warning=warning)
 
     if projection == "treepedia":
         views = pano.TREEPEDIA_VIEWS
@@ -216,7 +233,7 @@ def green_view_index(image, *, projection: str = "auto", segmenter: Segmenter | 
             gvi=_share(allpix, seg.vegetation_ids), sky_share=_share(allpix, seg.sky_ids),
             building_view=_share(allpix, seg.building_ids), mask=mask, labels=labels, classes=tuple(seg.classes),
             projection="treepedia", segmenter=seg.name, n_views=len(views),
-            coverage_pct=_coverage(covered, None), band_deg=None, view_gvi=per_view, source=source)
+            coverage_pct=_coverage(covered, None), band_deg=None, view_gvi=per_view, source=source, warning=warning)
 
     weights = pano.band_row_weights(rows, band_deg)
     per_view = tuple(_share(m, seg.vegetation_ids) for m in view_labels)
@@ -227,7 +244,7 @@ def green_view_index(image, *, projection: str = "auto", segmenter: Segmenter | 
                        if seg.building_ids else np.nan),
         mask=mask, labels=labels, classes=tuple(seg.classes), projection="equirectangular", segmenter=seg.name,
         n_views=len(views), coverage_pct=_coverage(covered, weights), band_deg=tuple(band_deg), view_gvi=per_view,
-        source=source)
+        source=source, warning=warning)
 
 
 def _coverage(covered: np.ndarray, weights: np.ndarray | None) -> float:

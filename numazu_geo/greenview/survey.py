@@ -54,6 +54,7 @@ class PhotoMetadata:
     utc_offset: str | None = None
     heading_deg: float | None = None
     gpano: dict = field(default_factory=dict)
+    gps_error: str | None = None  # GPS tags present but unusable (malformed, out of range, 0/0)
 
     @property
     def has_position(self) -> bool:
@@ -137,8 +138,19 @@ def read_photo_metadata(source: str | os.PathLike | bytes) -> PhotoMetadata:
     if _GPS_LAT in gps and _GPS_LON in gps:
         lat = _dms_to_deg(gps[_GPS_LAT], gps.get(_GPS_LAT_REF, "N"))
         lon = _dms_to_deg(gps[_GPS_LON], gps.get(_GPS_LON_REF, "E"))
-        if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180 and (lat, lon) != (0, 0):
+        if lat is None or lon is None:
+            meta.gps_error = (f"malformed EXIF GPS position (latitude {gps.get(_GPS_LAT)!r}, "
+                              f"longitude {gps.get(_GPS_LON)!r}); the photo has no location")
+        elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            meta.gps_error = f"EXIF GPS position out of range ({lat:.6g}, {lon:.6g}); the photo has no location"
+        elif (lat, lon) == (0, 0):
+            meta.gps_error = "EXIF GPS position is 0, 0 (no fix); the photo has no location"
+        else:
             meta.lat_deg, meta.lon_deg = lat, lon
+    elif _GPS_LAT in gps or _GPS_LON in gps:
+        meta.gps_error = "EXIF GPS has only one of latitude and longitude; the photo has no location"
+    if meta.gps_error:
+        logger.debug("%s: %s", name, meta.gps_error)
     if _GPS_ALT in gps:
         try:
             alt = _rational(gps[_GPS_ALT])
@@ -189,8 +201,9 @@ def list_images(folder_or_paths, *, recursive: bool = False) -> list[Path]:
 
 
 #: ``sky_view`` repeats ``sky_share`` under its old name for one release (deprecated; to be removed in 0.3).
-_COLUMNS = ("path", "gvi", "sky_share", "building_view", "sky_view", "captured_at", "utc_offset", "heading_deg", "altitude_m",
-            "projection", "width", "height", "n_views", "coverage_pct", "segmenter", "mask_path", "error")
+_COLUMNS = ("path", "gvi", "sky_share", "building_view", "sky_view", "captured_at", "utc_offset", "heading_deg",
+            "altitude_m", "projection", "width", "height", "n_views", "coverage_pct", "segmenter", "mask_path", "error",
+            "warning")
 
 
 def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.PathLike], *, segmenter=None,
@@ -213,8 +226,10 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
     deprecated old name of ``sky_share``, is still written for one release), ``captured_at`` (camera
     local time from EXIF), ``utc_offset``, ``heading_deg`` (compass bearing of the panorama centre),
     ``altitude_m``, ``projection``, ``width``, ``height``, ``n_views``, ``coverage_pct``, ``segmenter``,
-    ``mask_path``, ``error`` (empty string when the image was analysed) and point ``geometry`` (lon, lat;
-    empty without EXIF GPS). ``attrs["errors"]`` lists ``{"file", "error"}`` for skipped images.
+    ``mask_path``, ``error`` (empty string when the image was analysed), ``warning`` (empty, or e.g.
+    malformed EXIF GPS, an image too small for a meaningful index) and point ``geometry`` (lon, lat;
+    empty without EXIF GPS). ``attrs["errors"]`` lists ``{"file", "error"}`` for skipped images,
+    ``attrs["warnings"]`` ``{"file", "warning"}`` for analysed images with a caveat.
     """
     import geopandas as gpd
     import pandas as pd
@@ -228,10 +243,11 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
     seg = get_segmenter(segmenter, method=method)
     if mask_dir is not None:
         Path(mask_dir).mkdir(parents=True, exist_ok=True)
-    rows, geoms, errors = [], [], []
+    rows, geoms, errors, warnings = [], [], [], []
     for path in tqdm(files, desc="green view", unit="img", disable=not progress):
         row = dict.fromkeys(_COLUMNS)
-        row.update(path=str(path), error="", segmenter=seg.name)
+        row.update(path=str(path), error="", warning="", segmenter=seg.name)
+        notes = []
         geom = None
         try:
             data = path.read_bytes()
@@ -240,6 +256,9 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
                        altitude_m=meta.altitude_m)
             if meta.has_position:
                 geom = Point(meta.lon_deg, meta.lat_deg)
+            if meta.gps_error:
+                notes.append(meta.gps_error)
+                logger.warning("%s: %s", path, meta.gps_error)
             proj = projection
             if proj == "auto" and str(meta.gpano.get("ProjectionType", "")).lower() == "equirectangular":
                 proj = "equirectangular"
@@ -249,9 +268,12 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
                                "treating it as a perspective photo", path, rgb.shape[1], rgb.shape[0])
                 proj = "perspective"
             res = green_view_index(rgb, projection=proj, segmenter=seg, views=views, band_deg=band_deg)
-            row.update(gvi=res.gvi, sky_share=res.sky_share, sky_view=res.sky_share, building_view=res.building_view,
+            row.update(gvi=res.gvi, sky_share=res.sky_share, sky_view=res.sky_share,
+                       building_view=res.building_view,
                        projection=res.projection, width=rgb.shape[1], height=rgb.shape[0], n_views=res.n_views,
                        coverage_pct=res.coverage_pct)
+            if res.warning:
+                notes.append(res.warning)
             if mask_dir is not None:
                 row["mask_path"] = str(write_mask_png(res, Path(mask_dir) / f"{path.stem}_vegetation.png"))
         except (ImageError, OSError) as exc:
@@ -259,6 +281,9 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
             row["error"] = msg
             errors.append({"file": str(path), "error": msg})
             logger.warning("%s: skipped: %s", path, msg)
+        if notes:
+            row["warning"] = "; ".join(notes)
+            warnings.append({"file": str(path), "warning": row["warning"]})
         rows.append(row)
         geoms.append(geom)
     df = pd.DataFrame(rows, columns=list(_COLUMNS))
@@ -269,6 +294,7 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
     df["captured_at"] = pd.to_datetime(df["captured_at"], errors="coerce")
     gdf = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
     gdf.attrs["errors"] = errors
+    gdf.attrs["warnings"] = warnings
     gdf.attrs["segmenter"] = seg.name
     gdf.attrs["band_deg"] = list(band_deg)
     if hasattr(seg, "licence"):

@@ -9,28 +9,37 @@ from a USB stick; ``figures`` has matplotlib helpers with Japanese-capable fonts
 """
 
 from numazu_geo.maps.colormaps import Legend, categorical_colors, colors_for, continuous_colors
+from numazu_geo.maps.credits import SAMPLE_ATTRIBUTION, caption, data_credits, place_name, provenance
 from numazu_geo.maps.deck import (
     BASEMAPS,
-    SAMPLE_ATTRIBUTION,
     MapDeck,
+    default_title,
     fit_zoom,
     plateau_attribution,
     save_html,
+    save_png,
     to_html,
     view,
 )
 from numazu_geo.maps.district import district_map
+from numazu_geo.maps.shelters import shelter_map
 from numazu_geo.maps.layers import (
     AnalysisLayer,
     building_heights_m,
     buildings_layer,
+    context_layer,
     green_view_layer,
+    hazard_layer,
+    labels_layer,
+    place_layers,
     roofs_layer,
     trips_layer,
 )
 
 __all__ = [
     "AnalysisLayer", "BASEMAPS", "SAMPLE_ATTRIBUTION", "Legend", "MapDeck", "building_heights_m", "buildings_layer",
-    "categorical_colors", "colors_for", "continuous_colors", "district_map", "fit_zoom", "green_view_layer",
-    "plateau_attribution", "roofs_layer", "save_html", "to_html", "trips_layer", "view",
+    "caption", "categorical_colors", "colors_for", "context_layer", "continuous_colors", "data_credits",
+    "default_title", "district_map", "fit_zoom", "green_view_layer", "hazard_layer", "labels_layer",
+    "place_layers", "place_name", "plateau_attribution", "provenance", "roofs_layer", "save_html", "save_png", "shelter_map",
+    "to_html", "trips_layer", "view",
 ]

@@ -29,6 +29,14 @@ CATEGORICAL_PALETTE = "tab10"
 #: Categories beyond the palette's size are merged into "other".
 MAX_CATEGORIES = 10
 
+#: How the colour range was chosen, shown under the legend.
+DOMAIN_NOTES = {
+    "fixed": {"ja": "色の範囲は固定（どの地図でも同じ値は同じ色）",
+              "en": "fixed colour range: the same value has the same colour on every map"},
+    "data": {"ja": "色の範囲はこの地図のデータに合わせています（他の地図と色を比べられません）",
+             "en": "colour range stretched to this map's data: colours do not compare between maps"},
+}
+
 _NO_DATA = {"ja": "データなし", "en": "no data"}
 _OTHER = {"ja": "その他", "en": "other"}
 
@@ -47,6 +55,7 @@ class Legend:
     tick_labels: list[str] = dc_field(default_factory=list)  # continuous: labels at vmin, mid, vmax
     na_label: str | None = None  # shown when some values were missing
     na_color: tuple[int, int, int, int] = NA_RGBA
+    note: str | None = None  # how the colour range was chosen (fixed or stretched to the data)
 
     def to_html(self) -> str:
         """An HTML fragment (no scripts, no external resources) drawing this legend."""
@@ -67,6 +76,8 @@ class Legend:
                 f'<div class="ng-legend-item"><span class="ng-swatch" style="background:{_css(self.na_color)}"></span>'
                 f"{html.escape(self.na_label)}</div>"
             )
+        if self.note:
+            parts.append(f'<div class="ng-legend-note">{html.escape(self.note)}</div>')
         parts.append("</div>")
         return "".join(parts)
 
@@ -74,6 +85,24 @@ class Legend:
 def _css(rgba) -> str:
     r, g, b, a = (list(rgba) + [255])[:4]
     return f"rgba({int(r)},{int(g)},{int(b)},{a / 255:.2f})"
+
+
+def fixed_domains() -> dict[str, tuple[float, float]]:
+    """{column: (vmin, vmax)}: the documented colour range of each quantity (``data/map_color_domains.csv``).
+
+    Maps colour these columns over the same range every time, so two maps (two districts, two
+    cities) can be compared by eye; ``stretch=True`` asks for the data's own range instead.
+    """
+    return dict(_fixed_domains_cached())
+
+
+def _fixed_domains_cached(_cache={}):  # noqa: B006 - module-level memo of a small file
+    if not _cache:
+        from numazu_geo.paths import data_path
+
+        table = pd.read_csv(data_path("map_color_domains.csv"))
+        _cache.update({row.column: (float(row.vmin), float(row.vmax)) for row in table.itertuples()})
+    return _cache
 
 
 def _get_cmap(name: str):
@@ -95,13 +124,23 @@ def continuous_colors(
     column: str | None = None,
     lang: str = "ja",
     alpha: int = 255,
+    stretch: bool = False,
 ) -> tuple[np.ndarray, Legend]:
     """Map numbers to RGBA ``uint8`` (N, 4) with a perceptually uniform colour map.
 
-    The range is ``vmin``..``vmax`` when given, else the ``clip_percentiles`` of the finite values
-    (the legend then reads "≤ low" and "≥ high"). Missing values get :data:`NA_RGBA`.
+    The range is ``vmin``..``vmax`` when given; else, for a quantity with a documented range
+    (:func:`fixed_domains`, e.g. ``kwh_m2_year`` 600-1,800) that fixed range unless ``stretch``;
+    else the ``clip_percentiles`` of the finite values. Values outside the range take the end
+    colours and the legend then reads "≤ low" / "≥ high"; the legend says whether the range is
+    fixed or stretched. Missing values get :data:`NA_RGBA`.
     """
     label = field(column) if column else None
+    domain_kind = None
+    if vmin is None and vmax is None and not stretch and column in fixed_domains():
+        vmin, vmax = fixed_domains()[column]
+        domain_kind = "fixed"
+    elif vmin is None or vmax is None:
+        domain_kind = "data"
     numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     finite = np.isfinite(numbers)
     clipped_low = clipped_high = False
@@ -111,10 +150,10 @@ def continuous_colors(
         data_min, data_max = numbers[finite].min(), numbers[finite].max()
         if vmin is None:
             vmin = float(lo)
-            clipped_low = vmin > data_min
         if vmax is None:
             vmax = float(hi)
-            clipped_high = vmax < data_max
+        clipped_low = vmin > data_min
+        clipped_high = vmax < data_max
     else:
         vmin = 0.0 if vmin is None else vmin
         vmax = 1.0 if vmax is None else vmax
@@ -143,6 +182,7 @@ def continuous_colors(
     legend = Legend(
         title=title, kind="continuous", vmin=float(vmin), vmax=float(vmax), cmap=cmap, stops=stops,
         tick_labels=ticks, na_label=_NO_DATA[lang] if (~finite).any() else None,
+        note=DOMAIN_NOTES[domain_kind][lang] if domain_kind else None,
     )
     return rgba, legend
 
@@ -186,9 +226,11 @@ def categorical_colors(
 
 
 def colors_for(values, *, column: str | None = None, lang: str = "ja", cmap: str = DEFAULT_CMAP,
-               vmin=None, vmax=None, alpha: int = 255) -> tuple[np.ndarray, Legend]:
-    """Continuous colours for numeric data, categorical colours otherwise."""
+               vmin=None, vmax=None, alpha: int = 255, stretch: bool = False) -> tuple[np.ndarray, Legend]:
+    """Continuous colours for numeric data (fixed documented range by default, see
+    :func:`continuous_colors`), categorical colours otherwise."""
     series = pd.Series(values)
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return categorical_colors(series, column=column, lang=lang, alpha=alpha)
-    return continuous_colors(series, cmap=cmap, vmin=vmin, vmax=vmax, column=column, lang=lang, alpha=alpha)
+    return continuous_colors(series, cmap=cmap, vmin=vmin, vmax=vmax, column=column, lang=lang, alpha=alpha,
+                             stretch=stretch)

@@ -28,6 +28,9 @@ from pathlib import Path
 import pydeck as pdk
 
 from numazu_geo.io import write_text_atomic
+from numazu_geo.maps.credits import SAMPLE_ATTRIBUTION  # noqa: F401 - kept importable from maps.deck
+from numazu_geo.maps.credits import caption as provenance_caption, place_name
+from numazu_geo.maps.credits import plateau_attribution as _plateau_attribution
 from numazu_geo.maps.labels import check_lang
 
 log = logging.getLogger(__name__)
@@ -43,11 +46,10 @@ BACKGROUND = "#1e2430"
 #: Ground plane drawn under the data when there is no base map (RGBA).
 GROUND_RGBA = [52, 60, 74, 255]
 
-#: City and survey year named in the default PLATEAU credit line (Numazu's data is FY2023).
+#: Kept for callers of the first API: the city and year are now read from the data
+#: (numazu_geo.maps.credits); these are used only when a caller passes them explicitly.
 PLATEAU_CITY = "沼津市"
 PLATEAU_YEAR = 2023
-#: Credit line for maps of the synthetic sample district (numazu_geo.sample): not PLATEAU data.
-SAMPLE_ATTRIBUTION = "合成サンプル地区（PLATEAU v4 形式, numazu-geo 生成）/ synthetic sample district in PLATEAU v4 format"
 
 
 @dataclass(frozen=True)
@@ -80,13 +82,17 @@ _WEBGL_ERROR = {
     "ja": "3D表示を開始できませんでした（WebGLが無効の可能性があります）。",
     "en": "The 3D view could not start (WebGL may be disabled).",
 }
-_DEFAULT_TITLE = {"ja": "沼津市 3D環境マップ", "en": "Numazu 3D environmental map"}
+_DEFAULT_TITLE = {"ja": "3D環境マップ", "en": "3D environmental map"}
+_NO_CREDIT = "3D都市モデル（Project PLATEAU）, 国土交通省"
 
 
-def plateau_attribution(city: str = PLATEAU_CITY, year: int | str = PLATEAU_YEAR) -> str:
-    """The PLATEAU credit line, e.g. 「3D都市モデル（Project PLATEAU）沼津市（2023年度）, 国土交通省」."""
-    year_text = f"{year}年度" if str(year).isdigit() else str(year)
-    return f"3D都市モデル（Project PLATEAU）{city}（{year_text}）, 国土交通省"
+def plateau_attribution(city: str, year: int | str | None = None) -> str:
+    """The PLATEAU credit line, e.g. 「3D都市モデル（Project PLATEAU）沼津市（2023年度）, 国土交通省」.
+
+    Maps work the city and year out from the data (:func:`numazu_geo.maps.credits.data_credits`);
+    this builds the line for a city given by hand.
+    """
+    return _plateau_attribution(city, year)
 
 
 class MapDeck(pdk.Deck):
@@ -95,7 +101,8 @@ class MapDeck(pdk.Deck):
     These live in slots, outside what pydeck serialises, and are used by :func:`save_html`.
     """
 
-    __slots__ = ("title", "subtitle", "lang", "legends", "attributions", "basemap")
+    __slots__ = ("title", "subtitle", "lang", "legends", "attributions", "basemap", "texts", "legends_by_lang",
+                 "caption")
 
 
 def _layer_bounds(layers) -> tuple[float, float, float, float] | None:
@@ -134,6 +141,39 @@ def ground_layer(bounds, *, margin: float = 0.25) -> pdk.Layer:
                      get_fill_color=GROUND_RGBA, stroked=False, filled=True, extruded=False, pickable=False)
 
 
+def _analysis_name(layers, lang: str) -> str | None:
+    """The quantity the first legend shows, without its unit (e.g. 屋根の年間日射量)."""
+    for layer in layers:
+        legend = (getattr(layer, "legends", None) or {}).get(lang) or getattr(layer, "legend", None)
+        if legend is not None and legend.title:
+            return legend.title.split(" (")[0]
+    return None
+
+
+def default_title(layers, lang: str) -> str:
+    """「<place> <quantity>」 from the layers' data, e.g. 「大田区 屋根の年間日射量」; a generic title when unknown."""
+    frame = next((getattr(lay, "source_frame", None) for lay in layers
+                  if getattr(lay, "source_frame", None) is not None and getattr(lay, "kind", "") in
+                  {"buildings", "roofs", "green_view", "trips"}), None)
+    place = None
+    if frame is not None:
+        try:
+            place = place_name(frame, lang)
+        except Exception as exc:  # noqa: BLE001 - a title must never stop a map
+            log.warning("could not name the place: %s", exc)
+    what = _analysis_name(layers, lang)
+    parts = [p for p in (place, what) if p]
+    return " ".join(parts) if parts else _DEFAULT_TITLE[lang]
+
+
+def _expand(layers) -> list:
+    out = []
+    for layer in layers:
+        out.append(layer)
+        out.extend(getattr(layer, "companions", None) or [])
+    return out
+
+
 def view(
     *layers,
     title: str | None = None,
@@ -145,23 +185,36 @@ def view(
     center_lonlat: tuple[float, float] | None = None,
     basemap: str | None = None,
     ground: bool = True,
-    attribution: str | None = None,
-    city: str = PLATEAU_CITY,
-    year: int | str = PLATEAU_YEAR,
+    attribution: str | list[str] | None = None,
+    city: str | None = None,
+    year: int | str | None = None,
+    provenance=None,
+    caption: str | dict | None = None,
+    context=None,
 ) -> MapDeck:
     """Compose layers into a 3D map (a :class:`MapDeck`) centred on their data.
 
     Parameters
     ----------
     *layers : layers from :mod:`numazu_geo.maps.layers` (or plain ``pydeck.Layer``; those need
-        ``center_lonlat``/``zoom`` and have no legend).
-    title, subtitle : page heading (default 「沼津市 3D環境マップ」 / "Numazu 3D environmental map").
-    lang : ``"ja"`` or ``"en"`` for the page's texts (layers carry their own language).
+        ``center_lonlat``/``zoom`` and have no legend). Layers' companions (roof caps, LOD2 roof
+        faces) are drawn right after them.
+    title, subtitle : page heading; default 「<place> <quantity>」 from the data (e.g. 「大田区
+        屋根の年間日射量」). The page carries both languages; ``title`` is used for ``lang``, the
+        other language gets the default title unless ``title`` is a dict ``{"ja": ..., "en": ...}``.
+    lang : ``"ja"`` or ``"en"``: the language the page opens in (a button switches).
     pitch_deg, bearing_deg : camera tilt from vertical and heading; zoom fits the data when None.
     basemap : None, or ``"gsi"``/``"gsi-pale"``/``"gsi-std"``: GSI tiles, drawn only when the page is
         saved with ``offline=False``.
     ground : draw a plain ground plane under the data when there is no base map.
-    attribution : data credit line; default the PLATEAU line for ``city`` and ``year``.
+    attribution : data credit line(s); default: worked out from the layers' data (every city and
+        year found, or the synthetic sample's line), or the line for ``city``/``year`` when given.
+    provenance : a result (SolarResult, GeoDataFrame with ``attrs``, or dict) whose data credit,
+        climate source, model and date are printed on the page (:func:`numazu_geo.maps.credits.caption`);
+        default: the first layer's data.
+    caption : the provenance line itself (str, or ``{"ja": ..., "en": ...}``) instead.
+    context : place-context layers (roads, water, hazard areas, labels; see
+        :func:`numazu_geo.maps.layers.place_layers`) drawn under the analysis layers.
     """
     check_lang(lang)
     if not layers:
@@ -175,7 +228,10 @@ def view(
         center_lonlat = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
     if zoom is None:
         zoom = fit_zoom(bounds) if bounds else 15.0
-    all_layers = list(layers)
+    context = list(context or [])
+    labels = [lay for lay in context if getattr(lay, "kind", "") == "labels"]
+    flat = [lay for lay in context if lay not in labels]
+    all_layers = flat + _expand(layers) + labels
     if ground and bounds is not None:
         all_layers.insert(0, ground_layer(bounds))
     deck = MapDeck(
@@ -190,11 +246,45 @@ def view(
         tooltip={"html": "{tooltip}", "style": {"backgroundColor": "rgba(20, 24, 32, 0.92)", "color": "#ffffff",
                                                  "padding": "8px 10px", "borderRadius": "4px", "maxWidth": "340px"}},
     )
-    deck.title = title or _DEFAULT_TITLE[lang]
-    deck.subtitle = subtitle
+    other = "en" if lang == "ja" else "ja"
+    shown = list(layers) + [lay for lay in context if getattr(lay, "legend", None) is not None]
+    titles = dict(title) if isinstance(title, dict) else {lang: title}
+    subtitles = dict(subtitle) if isinstance(subtitle, dict) else {lang: subtitle}
+    texts = {}
+    for lg in (lang, other):
+        texts[lg] = {"title": titles.get(lg) or default_title(layers, lg),
+                     "subtitle": subtitles.get(lg), "help": _HELP[lg]}
+    # credits: given, else from the data
+    if attribution is not None:
+        credits = [attribution] if isinstance(attribution, str) else list(attribution)
+    elif city is not None:
+        credits = [plateau_attribution(city, year)]
+    else:
+        credits = list(dict.fromkeys(c for lay in [*layers, *context] for c in (getattr(lay, "credits", None) or [])))
+        if not credits:
+            credits = [_NO_CREDIT]
+    if isinstance(caption, dict):
+        captions = caption
+    elif isinstance(caption, str):
+        captions = {lang: caption, other: caption}
+    else:
+        source = provenance
+        if source is None:
+            source = next((getattr(lay, "source_frame", None) for lay in layers
+                           if getattr(lay, "source_frame", None) is not None), None)
+        captions = {lg: provenance_caption(source, lg, credits=credits) for lg in (lang, other)}
+    for lg in (lang, other):
+        texts[lg]["caption"] = captions.get(lg)
+    deck.texts = texts
+    deck.title = texts[lang]["title"]
+    deck.subtitle = texts[lang]["subtitle"]
+    deck.caption = captions.get(lang)
     deck.lang = lang
-    deck.legends = [layer.legend for layer in layers if getattr(layer, "legend", None) is not None]
-    deck.attributions = [attribution or plateau_attribution(city, year)]
+    deck.legends = [layer.legend for layer in shown if getattr(layer, "legend", None) is not None]
+    deck.legends_by_lang = {
+        lg: [((getattr(layer, "legends", None) or {}).get(lg) or layer.legend) for layer in shown
+             if getattr(layer, "legend", None) is not None] for lg in (lang, other)}
+    deck.attributions = credits
     deck.basemap = basemap
     return deck
 
@@ -234,17 +324,29 @@ def _csp(basemap: Basemap | None) -> str:
 
 def to_html(deck: pdk.Deck, *, offline: bool = True, title: str | None = None, lang: str | None = None) -> str:
     """The self-contained HTML page for ``deck`` as a string (see :func:`save_html`)."""
+    import html as _html
+
     import jinja2
 
     from numazu_geo import __version__
     from pydeck.frontend_semver import DECKGL_SEMVER
 
     lang = check_lang(lang or getattr(deck, "lang", None) or "ja")
-    title = title or getattr(deck, "title", None) or _DEFAULT_TITLE[lang]
-    legends = getattr(deck, "legends", None)
-    if legends is None:
-        legends = [lay.legend for lay in (deck.layers or []) if getattr(lay, "legend", None) is not None]
-    attributions = list(getattr(deck, "attributions", None) or [plateau_attribution()])
+    other = "en" if lang == "ja" else "ja"
+    texts = dict(getattr(deck, "texts", None) or {})
+    for lg in (lang, other):
+        texts.setdefault(lg, {"title": getattr(deck, "title", None) or _DEFAULT_TITLE[lg],
+                              "subtitle": getattr(deck, "subtitle", None), "help": _HELP[lg],
+                              "caption": getattr(deck, "caption", None)})
+    if title:
+        texts[lang] = {**texts[lang], "title": title}
+    legends_by_lang = getattr(deck, "legends_by_lang", None)
+    if not legends_by_lang:
+        legends = getattr(deck, "legends", None)
+        if legends is None:
+            legends = [lay.legend for lay in (deck.layers or []) if getattr(lay, "legend", None) is not None]
+        legends_by_lang = {lang: legends}
+    attributions = list(getattr(deck, "attributions", None) or [_NO_CREDIT])
     basemap = None
     basemap_name = getattr(deck, "basemap", None)
     if not offline:
@@ -252,28 +354,32 @@ def to_html(deck: pdk.Deck, *, offline: bool = True, title: str | None = None, l
     deck_json = json.loads(deck.to_json())
     if basemap is not None:  # the base map replaces the plain ground plane
         deck_json["layers"] = [lay for lay in deck_json.get("layers", []) if lay.get("id") != "numazu-ground"]
-    import html as _html
-
     attribution_html = " | ".join(_html.escape(a) for a in attributions)
     if basemap is not None:
         attribution_html = basemap.attribution_html + " | " + attribution_html
+    legends_html = "".join(
+        f'<div data-lang="{lg}">' + "".join(legend.to_html() for legend in legends_by_lang[lg]) + "</div>"
+        for lg in (lang, other) if legends_by_lang.get(lg))
+    if len(legends_by_lang) == 1:  # a deck built by hand: one legend set for both languages
+        legends_html = "".join(legend.to_html() for legend in legends_by_lang[lang])
     env = jinja2.Environment(loader=jinja2.PackageLoader("numazu_geo.maps", "templates"), autoescape=True)
     template = env.get_template("map.html")
     return template.render(
         lang=lang,
-        title=title,
-        subtitle=getattr(deck, "subtitle", None),
-        help_text=_HELP[lang],
+        langs=(lang, other),
+        texts=texts,
+        title=texts[lang]["title"],
         webgl_error=_WEBGL_ERROR[lang],
         version=__version__,
         deckgl_version=DECKGL_SEMVER,
         csp=_csp(basemap),
         background=BACKGROUND,
-        legends_html="".join(legend.to_html() for legend in legends),
+        legends_html=legends_html,
         attribution_html=attribution_html,
         bundle=_deckgl_bundle(),
         deck_json=_script_json(deck_json),
         tooltip_json=_script_json(getattr(deck, "_tooltip", None) or True),
+        lang_json=_script_json(lang),
         basemap_json=_script_json(
             None if basemap is None else
             {"url": basemap.url, "minZoom": basemap.min_zoom, "maxZoom": basemap.max_zoom, "opacity": basemap.opacity}
@@ -296,4 +402,75 @@ def save_html(deck: pdk.Deck, path: str | os.PathLike, offline: bool = True, *, 
     page = to_html(deck, offline=offline, title=title, lang=lang)
     write_text_atomic(path, page)
     log.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return path
+
+
+#: Browser window used for PNG export (pixels); the page fits the camera to it.
+PNG_SIZE_PX = (1600, 1000)
+#: Virtual time the headless browser gives the page to draw before the screenshot (ms; software
+#: WebGL on a 2-core machine draws a district in well under this).
+PNG_RENDER_BUDGET_MS = 15000
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium/Chrome executable (``NUMAZU_GEO_CHROMIUM`` first), or None."""
+    import shutil
+
+    env = os.environ.get("NUMAZU_GEO_CHROMIUM")
+    if env:
+        return env
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def save_png(deck_or_html, path: str | os.PathLike, *, size_px: tuple[int, int] = PNG_SIZE_PX,
+             lang: str | None = None, chromium: str | None = None, timeout_s: float = 120.0) -> Path:
+    """Render a map (a deck from :func:`view`, or a saved ``.html`` page) to a PNG of the whole view.
+
+    The page is opened offline in headless Chromium (``--virtual-time-budget`` lets deck.gl finish
+    drawing) at ``size_px`` and the screenshot keeps every panel: title, caption, legend, north
+    arrow, scale bar and credits. ``lang`` switches the page's language first. Needs Chromium
+    (Debian package ``chromium``; or ``NUMAZU_GEO_CHROMIUM``); raises ``RuntimeError`` naming what
+    is missing otherwise. The PNG is replaced only when the browser produced one.
+    """
+    import subprocess
+    import tempfile
+
+    from numazu_geo.io import atomic_path
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"{path}: save_png writes PNG; use a .png file name")
+    browser = chromium or find_chromium()
+    if browser is None:
+        raise RuntimeError(f"{path}: PNG export needs Chromium (apt install chromium, or set NUMAZU_GEO_CHROMIUM)")
+    width, height = (int(v) for v in size_px)
+    with tempfile.TemporaryDirectory(prefix="numazu-geo-png-") as tmp:
+        tmp = Path(tmp)
+        if isinstance(deck_or_html, (str, os.PathLike)):
+            page = Path(deck_or_html).resolve()
+            if not page.is_file():
+                raise FileNotFoundError(f"{page}: no such map page")
+        else:
+            page = save_html(deck_or_html, tmp / "map.html")
+        url = page.as_uri() + (f"#lang={check_lang(lang)}" if lang else "")
+        shot = tmp / "shot.png"
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--no-first-run", "--disable-default-apps", "--disable-extensions", "--disable-sync",
+               "--disable-component-update", "--mute-audio", "--hide-scrollbars", f"--user-data-dir={tmp / 'profile'}",
+               f"--window-size={width},{height}", f"--virtual-time-budget={PNG_RENDER_BUDGET_MS}",
+               f"--screenshot={shot}", url]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"{path}: Chromium did not finish within {timeout_s:.0f} s") from None
+        if not shot.is_file() or shot.stat().st_size == 0:
+            tail = (proc.stderr or "").strip().splitlines()[-3:]
+            raise RuntimeError(f"{path}: Chromium wrote no screenshot (exit {proc.returncode}): {' / '.join(tail)}")
+        with atomic_path(path) as out:
+            out.write_bytes(shot.read_bytes())
+    log.info("wrote %s (%dx%d)", path, width, height)
     return path

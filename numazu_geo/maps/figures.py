@@ -91,6 +91,47 @@ def _new_axes(ax, figsize):
     return fig, ax
 
 
+#: Font size (pt) of the provenance caption at the foot of a figure.
+CAPTION_FONTSIZE = 7
+
+
+def add_caption(fig, text: str | None, *, fontsize: float = CAPTION_FONTSIZE):
+    """Print ``text`` (data credit, climate, model, date) at the foot of ``fig``, wrapped to its width,
+    and shrink the plot area so nothing overlaps. Returns ``fig``."""
+    import textwrap
+
+    if not text:
+        return fig
+    cjk = any("\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in text)
+    width_chars = int(fig.get_figwidth() * 72 / (fontsize * (0.85 if cjk else 0.55)))
+    wrapped = "\n".join(textwrap.wrap(text, width=max(20, width_chars)))
+    lines = wrapped.count("\n") + 1
+    frac = min(0.4, (lines * fontsize * 1.35 / 72 + 0.06) / fig.get_figheight())
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set") and "rect" in getattr(engine, "get", lambda: {})():
+        engine.set(rect=(0, frac, 1, 1 - frac))
+    else:
+        fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, frac + 0.08))
+    fig.text(0.01, 0.008, wrapped, fontsize=fontsize, color="#4a4a4a", ha="left", va="bottom")
+    return fig
+
+
+def _auto_caption(fig, df, lang: str, caption, ax_given: bool):
+    """The figure's provenance line: ``caption="auto"`` builds it from ``df`` (its data credit and
+    ``attrs``, see :func:`numazu_geo.maps.credits.caption`); None leaves it out."""
+    if caption is None or (caption == "auto" and ax_given):
+        return fig
+    if caption == "auto":
+        from numazu_geo.maps.credits import caption as make_caption
+
+        try:
+            caption = make_caption(df, lang)
+        except Exception as exc:  # noqa: BLE001 - a caption must never stop a figure
+            log.warning("figure caption: %s", exc)
+            return fig
+    return add_caption(fig, caption)
+
+
 def _numbers(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
     if column not in df.columns:
         raise KeyError(f"{what}: no column {column!r} (columns: {', '.join(map(str, df.columns))})")
@@ -110,12 +151,13 @@ def _style(ax, *, integer_y: bool = False, thousands_x: bool = False):
 
 
 def irradiation_histogram(df: pd.DataFrame, column: str = "kwh_m2_year", *, bins: int = 30, lang: str = "ja",
-                          ax=None, title: str | None = None):
+                          ax=None, title: str | None = None, caption="auto"):
     """Histogram of roof irradiation (or any numeric ``column``) with the median marked."""
     check_lang(lang)
     values = _numbers(df, column, "irradiation_histogram")
     if values.size == 0:
         raise ValueError(f"irradiation_histogram: column {column!r} has no finite values")
+    ax_given = ax is not None
     fig, ax = _new_axes(ax, (7, 4))
     ax.hist(values, bins=bins, color=BAR_COLOR, edgecolor="white", linewidth=0.5)
     med = float(np.median(values))
@@ -128,11 +170,12 @@ def irradiation_histogram(df: pd.DataFrame, column: str = "kwh_m2_year", *, bins
     ax.set_title(title or default_title)
     ax.legend(frameon=True, framealpha=0.9, edgecolor="none", loc="best")
     _style(ax, integer_y=True, thousands_x=True)
+    _auto_caption(fig, df, lang, caption, ax_given)
     return fig
 
 
 def top_roofs_bar(df: pd.DataFrame, column: str = "kwh_year", *, n: int = 10, label_column: str | None = None,
-                  lang: str = "ja", ax=None, title: str | None = None):
+                  lang: str = "ja", ax=None, title: str | None = None, caption="auto"):
     """Horizontal bar chart of the ``n`` buildings (or faces) with the largest ``column``."""
     check_lang(lang)
     if column not in df.columns:
@@ -144,12 +187,20 @@ def top_roofs_bar(df: pd.DataFrame, column: str = "kwh_year", *, n: int = 10, la
     if label_column is None:
         label_column = next((c for c in ("name", "building_id", "building_key", "gml_id", "face_id")
                              if c in frame.columns and frame[c].notna().any()), None)
-    labels = (frame[label_column].astype(str).fillna("-").tolist() if label_column
-              else [str(i) for i in frame.index])
+    if label_column:
+        labels = frame[label_column].astype("string")
+        # unnamed buildings fall back to their ID
+        for fallback in ("building_id", "building_key", "gml_id", "face_id"):
+            if fallback in frame.columns and fallback != label_column:
+                labels = labels.fillna(frame[fallback].astype("string"))
+        labels = labels.fillna("-").tolist()
+    else:
+        labels = [str(i) for i in frame.index]
     if "usage" in frame.columns and lang == "ja":
         labels = [f"{lab}（{u}）" if isinstance(u, str) else lab for lab, u in zip(labels, frame["usage"])]
     elif "usage_en" in frame.columns and lang == "en":
         labels = [f"{lab} ({u})" if isinstance(u, str) else lab for lab, u in zip(labels, frame["usage_en"])]
+    ax_given = ax is not None
     fig, ax = _new_axes(ax, (7, 0.9 + 0.38 * len(frame)))
     y = np.arange(len(frame))[::-1]
     ax.barh(y, frame["_v"], color=BAR_COLOR)
@@ -162,12 +213,17 @@ def top_roofs_bar(df: pd.DataFrame, column: str = "kwh_year", *, n: int = 10, la
     ax.spines[["top", "right"]].set_visible(False)
     from matplotlib.ticker import StrMethodFormatter
 
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.margins(x=0.15)
+    _auto_caption(fig, df, lang, caption, ax_given)
     return fig
 
 
-def monthly_yield_curve(df: pd.DataFrame, *, kind: str = "auto", lang: str = "ja", ax=None, title: str | None = None):
+def monthly_yield_curve(df: pd.DataFrame, *, kind: str = "auto", lang: str = "ja", ax=None, title: str | None = None,
+                        caption="auto"):
     """Monthly curve from the ``kwh_m2_month_01..12`` columns.
 
     ``kind="yield"``: district total PV yield per month (MWh), each building's ``kwh_year`` split
@@ -201,6 +257,7 @@ def monthly_yield_curve(df: pd.DataFrame, *, kind: str = "auto", lang: str = "ja
         ylabel, default_title = _TXT["monthly_irr"][lang], _TXT["monthly_irr_title"][lang]
     if not ok.any():
         raise ValueError("monthly_yield_curve: no building has complete monthly values")
+    ax_given = ax is not None
     fig, ax = _new_axes(ax, (7, 3.8))
     x = np.arange(1, 13)
     ax.plot(x, series, marker="o", color=BAR_COLOR, linewidth=2)
@@ -210,16 +267,18 @@ def monthly_yield_curve(df: pd.DataFrame, *, kind: str = "auto", lang: str = "ja
     ax.set_ylabel(ylabel)
     ax.set_title(title or default_title)
     _style(ax)
+    _auto_caption(fig, df, lang, caption, ax_given)
     return fig
 
 
 def gvi_histogram(df: pd.DataFrame, column: str = "gvi", *, bins: int = 20, lang: str = "ja", ax=None,
-                  title: str | None = None, threshold_pct: float = GVI_GREEN_THRESHOLD_PCT):
+                  title: str | None = None, threshold_pct: float = GVI_GREEN_THRESHOLD_PCT, caption="auto"):
     """Histogram of the green view index (percent, as ``green_view_survey`` gives it) with the 25 % line."""
     check_lang(lang)
     values = _numbers(df, column, "gvi_histogram")
     if values.size == 0:
         raise ValueError(f"gvi_histogram: column {column!r} has no finite values")
+    ax_given = ax is not None
     fig, ax = _new_axes(ax, (7, 4))
     upper = max(50.0, float(np.ceil(values.max() / 10) * 10))
     ax.hist(values, bins=np.linspace(0, upper, bins + 1), color="#3a9c5b", edgecolor="white", linewidth=0.5)
@@ -230,6 +289,7 @@ def gvi_histogram(df: pd.DataFrame, column: str = "gvi", *, bins: int = 20, lang
     ax.set_ylim(top=ax.get_ylim()[1] * 1.2)  # room for the legend above the bars
     ax.legend(frameon=True, framealpha=0.9, edgecolor="none", loc="upper right")
     _style(ax, integer_y=True)
+    _auto_caption(fig, df, lang, caption, ax_given)
     return fig
 
 

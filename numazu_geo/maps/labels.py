@@ -43,6 +43,8 @@ class FieldLabel:
 
 FIELDS: dict[str, FieldLabel] = {
     "name": FieldLabel("名称", "Name", fmt="{}"),
+    "address": FieldLabel("住所", "Address", fmt="{}"),
+    "building_id": FieldLabel("建物ID", "Building ID", fmt="{}"),
     "usage": FieldLabel("用途", "Usage", fmt="{}"),
     "usage_en": FieldLabel("用途", "Usage", fmt="{}"),
     "measured_height_m": FieldLabel("高さ", "Height", "m", "m"),
@@ -70,7 +72,34 @@ FIELDS: dict[str, FieldLabel] = {
     "co2_kg": FieldLabel("CO2排出量", "CO2", "kg-CO2", "kg-CO2", fmt="{:,.1f}"),
     "distance_km": FieldLabel("距離", "Distance", "km", "km", fmt="{:,.2f}"),
     "mode": FieldLabel("移動手段", "Mode", fmt="{}"),
+    # energy ledger and shelter resilience (numazu_geo.energy)
+    "floor_area_m2": FieldLabel("延床面積", "Floor area", "m²", "m²", fmt="{:,.0f}"),
+    "co2_kg_year": FieldLabel("CO2排出量", "CO2 emitted", "kg-CO2/年", "kg-CO2/yr", fmt="{:,.0f}"),
+    "co2_kg_m2_year": FieldLabel("床面積あたりCO2排出量", "CO2 per floor area", "kg-CO2/m²/年", "kg-CO2/m²/yr", fmt="{:,.1f}"),
+    "primary_energy_gj_year": FieldLabel("一次エネルギー消費量", "Primary energy", "GJ/年", "GJ/yr", fmt="{:,.0f}"),
+    "pv_coverage_frac": FieldLabel("屋根の太陽光でまかなえる割合", "Share covered by own rooftop PV", "%", "%", fmt="{:,.0f}", scale=100),
+    "energy_reason": FieldLabel("推計できない理由", "Why no estimate", fmt="{}"),
+    "pv_median_h": FieldLabel("停電時の自立時間（太陽光のみ・中央値）", "Autonomy, PV only (median)", "時間", "h", fmt="{:,.0f}"),
+    "pv_battery_median_h": FieldLabel("停電時の自立時間（太陽光＋蓄電池・中央値）", "Autonomy, PV + battery (median)", "時間", "h", fmt="{:,.0f}"),
+    "pv_battery_ev_median_h": FieldLabel("停電時の自立時間（太陽光＋蓄電池＋EV・中央値）", "Autonomy, PV + battery + EVs (median)", "時間", "h", fmt="{:,.0f}"),
+    "pv_battery_worst_10pct_h": FieldLabel("自立時間（太陽光＋蓄電池・下位10%）", "Autonomy, PV + battery (worst 10 %)", "時間", "h", fmt="{:,.0f}"),
+    "gain_h_per_battery_kwh": FieldLabel("蓄電池1kWhあたりの自立時間の増分", "Autonomy gained per battery kWh", "時間/kWh", "h/kWh", fmt="{:,.2f}"),
+    "battery_kwh_needed": FieldLabel("必要な蓄電池容量", "Battery needed", "kWh", "kWh", fmt="{:,.0f}"),
+    # trips from numazu_geo.mobility
+    "distance_m": FieldLabel("距離", "Distance", "m", "m", fmt="{:,.0f}"),
+    "co2_credit_g": FieldLabel("CO2削減（ポイント）", "CO2 credit (points)", "g-CO2", "g-CO2", fmt="{:,.0f}"),
+    "speed_kmh_median": FieldLabel("速さ（中央値）", "Median speed", "km/h", "km/h", fmt="{:,.1f}"),
 }
+
+#: Travel modes of numazu_geo.mobility in Japanese and English.
+MODE_NAMES = {"walk": ("徒歩", "Walk"), "bicycle": ("自転車", "Bicycle"), "car": ("車", "Car"),
+              "bus": ("バス", "Bus"), "train": ("電車", "Train")}
+
+
+def mode_name(mode, lang: str) -> str:
+    """A travel mode's name in ``lang`` (unknown modes unchanged)."""
+    names = MODE_NAMES.get(str(mode))
+    return str(mode) if names is None else names[0 if lang == "ja" else 1]
 
 #: Column names used as the feature's heading in a tooltip, in order of preference.
 TITLE_COLUMNS = ("name", "building_id", "gml_id", "face_id", "path")

@@ -19,6 +19,8 @@ _API = {
     "solar_potential": "numazu_geo.solar.potential",
     "SolarResult": "numazu_geo.solar.potential",
     "roof_irradiance": "numazu_geo.solar.potential",
+    "tile_irradiance": "numazu_geo.solar.potential",
+    "hourly_pv": "numazu_geo.solar.hourly",
     "Climate": "numazu_geo.solar.climate",
     "default_climate": "numazu_geo.solar.climate",
     "read_epw": "numazu_geo.solar.climate",

@@ -1,29 +1,24 @@
-"""Hourly weather for the solar engine: the approximate Numazu default and readers for real data.
+"""Hourly weather for the solar engine: the approximate default from JMA normals, and readers.
 
 A :class:`Climate` holds an hourly (or finer) DataFrame with ``ghi``, ``dni``, ``dhi`` in W/m2
-(mean irradiance over the interval), optional ``temp_air`` in deg C, and ``weight_h`` (hours each
-row stands for), on a DatetimeIndex in ``Asia/Tokyo`` labelled at the middle of each interval.
+(mean irradiance over the interval), optional ``temp_air`` in deg C and ``wind_speed`` in m/s, and
+``weight_h`` (hours each row stands for), on a DatetimeIndex in ``Asia/Tokyo`` labelled at the
+middle of each interval.
 
-The default (:func:`default_climate`) is **APPROXIMATE**: no measured monthly irradiation normals
-for Numazu, Shizuoka or Mishima were available to the project, so it is modelled:
+The default (:func:`default_climate`) is **APPROXIMATE**: an hourly year modelled for any site in
+Japan from the JMA 1991-2020 monthly normals of the nearest station (sunshine, and irradiation
+where a measuring station is close; temperature, wind), with a daily clearness distribution
+(Bendt et al. 1981), an Ineichen clear-sky hourly shape and the Erbs decomposition (pvlib).
+Real hourly data (EPW via :func:`read_epw`, NEDO METPV via :func:`read_metpv`) replace it.
 
-1. clear sky by Ineichen-Perez with pvlib's shipped monthly Linke turbidity;
-2. monthly horizontal irradiation from Angstrom-Prescott ``H = (a + b n/N) H0`` with the FAO-56
-   coefficients ``a = 0.25, b = 0.50``, extraterrestrial ``H0`` and day length ``N`` for the site,
-   and relative sunshine ``n/N`` from the JMA Shizuoka 1991-2020 annual normal (2,151.5 h). Monthly
-   sunshine normals were not found, so the annual relative sunshine is used for every month
-   (the real Pacific-coast pattern, sunny winters and a dull June, is not represented) unless the
-   user passes ``monthly_sunshine_h``;
-3. every hour's clear-sky GHI scaled by its month's factor, then split into DNI and DHI with the
-   Erbs diffuse-fraction model.
-
-Give real hourly data (EPW via :func:`read_epw`, NEDO METPV via :func:`read_metpv`) to replace it.
+Credit for the normals: 出典：気象庁ホームページ（平年値 1991-2020）を加工して作成.
 
 References
 ----------
 Allen, R.G., Pereira, L.S., Raes, D., Smith, M. (1998). FAO Irrigation and Drainage Paper 56,
-eq. 21-35. Ineichen, P. & Perez, R. (2002). Solar Energy 73(3), 151-157. Erbs, D.G., Klein, S.A.,
-Duffie, J.A. (1982). Solar Energy 28(4), 293-302.
+eq. 21-35. Bendt, P., Collares-Pereira, M., Rabl, A. (1981). Solar Energy 27(1), 1-5. Ineichen,
+P. & Perez, R. (2002). Solar Energy 73(3), 151-157. Erbs, D.G., Klein, S.A., Duffie, J.A. (1982).
+Solar Energy 28(4), 293-302.
 """
 
 from __future__ import annotations
@@ -33,20 +28,18 @@ import io
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from numazu_geo.errors import WeatherFileError
+from numazu_geo.errors import ClimateCoverageError, ClimateSiteError, WeatherFileError
 from numazu_geo.solar.sun import (
     DEFAULT_YEAR,
     TIMEZONE,
     Site,
-    climate_parameters,
     default_site,
-    possible_sunshine_hours,
     solar_position,
     year_times,
 )
@@ -78,6 +71,12 @@ METPV_TEMPERATURE_TO_C = 0.1
 #: METPV missing-value markers.
 METPV_MISSING = (8888.0, 9999.0)
 
+#: Distance (km) between a weather file's location and the buildings beyond which a warning is
+#: logged and recorded (numazu-geo choice, the same radius as the default climate's
+#: ``potential.DEFAULT_CLIMATE_RANGE_KM``; no published threshold was found). A weather site
+#: outside Japan's extent for buildings inside it is an error unless ``max_distance_km`` allows it.
+WEATHER_SITE_WARN_KM = 50.0
+
 
 @dataclass
 class Climate:
@@ -90,13 +89,23 @@ class Climate:
     site : :class:`~numazu_geo.solar.sun.Site`.
     source : label of where the data came from (file name, or ``"APPROXIMATE default ..."``).
     approximate : True for the modelled default.
+    partial : True when the data cover only part of a year on purpose (``partial=True`` in the
+        readers); annual totals are then totals over that period, and ``source`` says so.
+    weather_site : where the weather was measured, when the sun is computed elsewhere
+        (:func:`climate_for_site`); ``site_distance_km`` is the distance between the two.
     """
 
     data: pd.DataFrame
     site: Site
     source: str
     approximate: bool = False
+    partial: bool = False
+    weather_site: Site | None = None
+    site_distance_km: float | None = None
     _solpos: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    #: where the default climate came from: ``station`` (e.g. "三島 Mishima (47657)"),
+    #: ``station_distance_km``, ``irradiation_station``, ``method``, ``data_credit`` (list).
+    meta: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if "weight_h" not in self.data.columns:
@@ -132,10 +141,10 @@ class Climate:
         idx = self.times
         keep = idx.day == day
         if not keep.any():
-            raise ValueError(f"{self.source}: no data on day {day} of any month")
+            raise ClimateCoverageError(self.source, f"no data on day {day} of any month")
         sub = self.data.loc[keep].copy()
         sub["weight_h"] = sub["weight_h"] * sub.index.days_in_month
-        return Climate(sub, self.site, f"{self.source} (day {day} of each month)", self.approximate)
+        return replace(self, data=sub, source=f"{self.source} (day {day} of each month)", _solpos=None)
 
     def __repr__(self) -> str:
         return (
@@ -173,104 +182,447 @@ def _validate(data: pd.DataFrame, source: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# default climate
+# default climate (JMA monthly normals)
+
+#: An irradiation-measuring JMA station closer than this (km) to the site lends its own measured
+#: monthly irradiation (scaled by the sunshine difference to the nearest sunshine station);
+#: farther away the Angstrom-Prescott fit is used alone. numazu-geo choice (2026): about the
+#: distance over which neighbouring JMA stations' annual sunshine normals differ by less than the
+#: fit's leave-one-out error (3.3 %); e.g. Mishima-Shizuoka (44 km) differ by 7 %.
+IRRADIATION_STATION_RANGE_KM = 25.0
+
+#: Bendt et al. (1981) daily clearness distribution: minimum daily clearness index.
+BENDT_KT_MIN = 0.05
+
+#: Hour of the daily maximum air temperature in the sinusoidal daily cycle built from the monthly
+#: mean daily maximum and minimum (numazu-geo choice: mid-afternoon, 14:00 JST).
+TEMP_MAX_HOUR = 14.0
+
+#: Seed of the fixed permutation that orders a month's daily clearness values (deterministic).
+DAY_ORDER_SEED = 20261
+
+
+def _angstrom_defaults() -> tuple[float, float]:
+    from numazu_geo.solar.pv import solar_defaults
+
+    d = solar_defaults()
+    return float(d["angstrom_a"]), float(d["angstrom_b"])
+
+
+def bendt_kt_max(kt_mean):
+    """Upper bound of the daily clearness index for a monthly mean ``kt_mean`` (Bendt et al. 1981)."""
+    kt_mean = np.asarray(kt_mean, dtype=float)
+    return 0.6313 + 0.267 * kt_mean - 11.9 * (kt_mean - 0.75) ** 8
+
+
+def _bendt_mean(gamma, lo, hi):
+    if abs(gamma) < 1e-9:
+        return 0.5 * (lo + hi)
+    el, eh = np.exp(gamma * lo), np.exp(gamma * hi)
+    return ((lo - 1 / gamma) * el - (hi - 1 / gamma) * eh) / (el - eh)
+
+
+def bendt_daily_clearness(kt_mean: float, n_days: int) -> np.ndarray:
+    """``n_days`` daily clearness indices whose distribution is Bendt et al.'s (1981) for the
+    monthly mean ``kt_mean``: the quantiles ``(i - 0.5) / n`` of the cumulative distribution
+    ``F(k) = (exp(g kmin) - exp(g k)) / (exp(g kmin) - exp(g kmax))``, with ``g`` solved so the
+    distribution's mean is ``kt_mean``. Returned in increasing order.
+
+    Bendt, P., Collares-Pereira, M., Rabl, A. (1981). The frequency distribution of daily
+    insolation values. Solar Energy 27(1), 1-5.
+    """
+    from scipy.optimize import brentq
+
+    lo = BENDT_KT_MIN
+    hi = float(bendt_kt_max(kt_mean))
+    kt = float(np.clip(kt_mean, lo + 1e-3, hi - 1e-3))
+    gamma = brentq(lambda g: _bendt_mean(g, lo, hi) - kt, -200.0, 200.0)
+    q = (np.arange(n_days) + 0.5) / n_days
+    if abs(gamma) < 1e-9:
+        return lo + q * (hi - lo)
+    el, eh = np.exp(gamma * lo), np.exp(gamma * hi)
+    return np.log(el - q * (el - eh)) / gamma
+
+
+def _as_site(site) -> Site | None:
+    if site is None or isinstance(site, Site):
+        return site
+    if isinstance(site, (tuple, list)) and len(site) in (2, 3):
+        lat, lon = float(site[0]), float(site[1])
+        alt = float(site[2]) if len(site) == 3 else default_site().altitude_m
+        return Site(lat, lon, alt, TIMEZONE, f"{lat:.4f} N {lon:.4f} E")
+    raise TypeError(f"default_climate: site must be a Site or (lat, lon), not {type(site).__name__}")
+
+
+def monthly_normals_at(
+    site,
+    *,
+    monthly_sunshine_h=None,
+    annual_sunshine_h: float | None = None,
+    angstrom_a: float | None = None,
+    angstrom_b: float | None = None,
+    irradiation_range_km: float = IRRADIATION_STATION_RANGE_KM,
+) -> tuple[pd.DataFrame, dict]:
+    """Monthly normals for ``site`` from the JMA stations (see :func:`default_climate`).
+
+    Returns ``(table, meta)``: ``table`` indexed 1..12 with ``sunshine_h``, ``ghi_mj_m2_day``,
+    ``ghi_kwh_m2`` (month total), ``temp_mean_c``, ``temp_max_c``, ``temp_min_c``,
+    ``wind_speed_m_s``; ``meta`` names the stations, distances and the method.
+    """
+    from numazu_geo.solar import jma
+
+    site = _as_site(site) or default_site()
+    a0, b0 = _angstrom_defaults()
+    a = a0 if angstrom_a is None else float(angstrom_a)
+    b = b0 if angstrom_b is None else float(angstrom_b)
+    sun_st = jma.nearest_station(site.latitude_deg, site.longitude_deg)
+    normals = jma.monthly(sun_st.station_id).copy()
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)
+    meta = {
+        "station": sun_st.label,
+        "station_id": sun_st.station_id,
+        "station_distance_km": round(sun_st.distance_km, 2),
+        "angstrom_a": a,
+        "angstrom_b": b,
+        "data_credit": [jma.JMA_CREDIT],
+    }
+    sunshine = normals["sunshine_h"].to_numpy(dtype=float)
+    label = f"sunshine of {sun_st.label}, {sun_st.distance_km:.1f} km"
+    if monthly_sunshine_h is not None:
+        sunshine = np.asarray(monthly_sunshine_h, dtype=float)
+        if sunshine.shape != (12,) or (sunshine < 0).any():
+            raise ValueError("default_climate: monthly_sunshine_h needs 12 non-negative values")
+        label = "monthly sunshine given by the user"
+    elif annual_sunshine_h is not None:
+        sunshine = sunshine * float(annual_sunshine_h) / sunshine.sum()
+        label += f", scaled to {float(annual_sunshine_h):.1f} h/yr by the user"
+    ghi = jma.angstrom_prescott(sunshine, site.latitude_deg, a, b)
+    method = f"Angstrom-Prescott (a={a:.3f}, b={b:.3f}) from {label}"
+    rad_st = jma.nearest_station(site.latitude_deg, site.longitude_deg, require="irradiation")
+    if monthly_sunshine_h is None and annual_sunshine_h is None and rad_st.distance_km <= irradiation_range_km:
+        measured = jma.monthly(rad_st.station_id)
+        at_rad = jma.angstrom_prescott(measured["sunshine_h"], rad_st.latitude_deg, a, b)
+        h0_site, _ = jma.monthly_extraterrestrial(site.latitude_deg)
+        h0_rad, _ = jma.monthly_extraterrestrial(rad_st.latitude_deg)
+        # measured clearness of the irradiation station, moved by the fitted effect of the
+        # sunshine difference between the two stations (1 when they are the same station)
+        clearness = measured["global_radiation_mj_m2_day"].to_numpy() / h0_rad[0]
+        ghi = clearness * (ghi / h0_site[0]) / (at_rad / h0_rad[0]) * h0_site[0]
+        method = f"measured irradiation of {rad_st.label} ({rad_st.distance_km:.1f} km)"
+        if rad_st.station_id != sun_st.station_id:
+            method += f", scaled by the sunshine ratio to {sun_st.label}"
+        meta["irradiation_station"] = rad_st.label
+        meta["irradiation_station_distance_km"] = round(rad_st.distance_km, 2)
+    meta["method"] = method
+    table = pd.DataFrame(
+        {
+            "sunshine_h": sunshine,
+            "ghi_mj_m2_day": ghi,
+            "ghi_kwh_m2": ghi * days / 3.6,
+            "temp_mean_c": normals["temp_mean_c"].to_numpy(dtype=float),
+            "temp_max_c": normals["temp_max_c"].to_numpy(dtype=float),
+            "temp_min_c": normals["temp_min_c"].to_numpy(dtype=float),
+        },
+        index=pd.RangeIndex(1, 13, name="month"),
+    )
+    wind = normals["wind_speed_m_s"].to_numpy(dtype=float)
+    if np.isnan(wind).any():
+        wind_st = jma.nearest_station(site.latitude_deg, site.longitude_deg, require="wind")
+        wind = jma.monthly(wind_st.station_id)["wind_speed_m_s"].to_numpy(dtype=float)
+        meta["wind_station"] = wind_st.label
+    table["wind_speed_m_s"] = wind
+    return table, meta
 
 
 def default_climate(
+    site=None,
     year: int = DEFAULT_YEAR,
     *,
-    site: Site | None = None,
-    annual_sunshine_h: float | None = None,
     monthly_sunshine_h=None,
+    annual_sunshine_h: float | None = None,
     angstrom_a: float | None = None,
     angstrom_b: float | None = None,
     days: str | None = None,
-    method: str = "sunshine_mix",
+    irradiation_range_km: float = IRRADIATION_STATION_RANGE_KM,
 ) -> Climate:
-    """The APPROXIMATE default climate for Numazu (see the module docstring for the method).
+    """An APPROXIMATE hourly year for any site in Japan, from JMA 1991-2020 monthly normals.
+
+    1. **Station**: the nearest JMA station with monthly sunshine normals (833 stations; for central
+       Numazu, Mishima 47657 at 6 km). Its name and distance go into ``climate.meta`` and the
+       result's provenance.
+    2. **Monthly irradiation**: Angstrom-Prescott ``H = (a + b n/N) H0`` from the station's
+       monthly sunshine, with ``a, b`` fitted on the JMA stations that measure irradiation
+       (:func:`numazu_geo.solar.jma.fit_angstrom`; leave-one-station-out RMSE of the annual total
+       3.3 %, see ``data/solar_defaults.csv``). Where an irradiation station lies within
+       ``irradiation_range_km`` its measured monthly normals are used instead, scaled by the
+       fitted effect of any sunshine difference to the nearest sunshine station. Monthly sunshine
+       gives the rainy-season (梅雨) dip in June.
+    3. **Days**: each month's days get daily clearness indices from Bendt et al.'s (1981)
+       distribution for the month's mean clearness (in a fixed pseudo-random order), scaled so
+       the month keeps its total.
+    4. **Hours**: each day's irradiation is spread over its hours in proportion to the Ineichen
+       clear sky (pvlib, shipped Linke turbidity), then split into DNI and DHI by the Erbs model
+       (``pvlib.irradiance.erbs``).
+    5. **Temperature and wind**: ``temp_air`` follows a daily sinusoid between the monthly mean
+       daily minimum and maximum around the monthly mean (maximum at 14:00); ``wind_speed`` is
+       the monthly mean (JMA anemometer height, not corrected to 10 m).
+
+    Give real hourly data (EPW via :func:`read_epw`, NEDO METPV via :func:`read_metpv`) to replace it.
 
     Parameters
     ----------
+    site : :class:`~numazu_geo.solar.sun.Site` or ``(lat, lon)``; default central Numazu. (An
+        ``int`` here is read as ``year``, the order of earlier versions.)
     year : calendar year of the timestamps (a non-leap year gives 8,760 hours).
-    site : defaults to central Numazu (``data/climate_numazu.csv``).
-    annual_sunshine_h : annual sunshine hours (default JMA Shizuoka 1991-2020 normal, 2,151.5 h).
-    monthly_sunshine_h : 12 monthly sunshine hours; overrides ``annual_sunshine_h``.
-    angstrom_a, angstrom_b : Angstrom-Prescott coefficients (default FAO-56: 0.25, 0.50).
-    days : ``None`` for every hour, ``"monthly"`` for the 15th of each month only (weighted by
-        the days in the month; fast, for tests and previews).
-    method : how hours get their beam and diffuse parts. ``"sunshine_mix"`` (default): a share
-        ``n/N`` of each hour is clear sky (Ineichen) and the rest overcast (diffuse only), the
-        overcast level chosen so the month sums to the Angstrom-Prescott total. ``"erbs"``: every
-        hour's clear-sky GHI scaled by the month's factor and split by the Erbs hourly model; this
-        overstates diffuse light (about 64 % of GHI here, against about 40-45 % from Erbs' own
-        monthly-average correlation) because the hourly model sees a uniformly hazy sky.
+    monthly_sunshine_h : 12 monthly sunshine totals (h) replacing the station's.
+    annual_sunshine_h : scale the station's monthly sunshine to this annual total (h).
+    angstrom_a, angstrom_b : override the fitted coefficients.
+    days : ``None`` for every hour; ``"monthly"`` for one average day per month (the 15th,
+        hour-by-hour mean of the month, weighted by the days in the month; fast, for previews).
+    irradiation_range_km : see step 2 (0 disables measured values).
+
+    References
+    ----------
+    Bendt, P., Collares-Pereira, M., Rabl, A. (1981). Solar Energy 27(1), 1-5. Erbs, D.G., Klein,
+    S.A., Duffie, J.A. (1982). Solar Energy 28(4), 293-302. Ineichen, P., Perez, R. (2002). Solar
+    Energy 73(3), 151-157. Allen, R.G. et al. (1998). FAO Irrigation and Drainage Paper 56.
     """
     import pvlib
 
-    p = climate_parameters()
-    site = site or default_site()
-    a = float(p["angstrom_a"]) if angstrom_a is None else float(angstrom_a)
-    b = float(p["angstrom_b"]) if angstrom_b is None else float(angstrom_b)
+    if isinstance(site, (int, np.integer)) and not isinstance(site, bool):
+        site, year = None, int(site)
+    if days not in (None, "monthly"):
+        raise ValueError(f"default_climate: days must be None or 'monthly', not {days!r}")
+    site = _as_site(site) or default_site()
+    table, meta = monthly_normals_at(
+        site, monthly_sunshine_h=monthly_sunshine_h, annual_sunshine_h=annual_sunshine_h,
+        angstrom_a=angstrom_a, angstrom_b=angstrom_b, irradiation_range_km=irradiation_range_km,
+    )  # fmt: skip
     times = year_times(year)
     solpos = solar_position(times, site)
     loc = pvlib.location.Location(site.latitude_deg, site.longitude_deg, tz=site.tz, altitude=site.altitude_m)
-    cs = loc.get_clearsky(times, model="ineichen", solar_position=solpos)
-
+    cs = loc.get_clearsky(times, model="ineichen", solar_position=solpos)["ghi"].to_numpy()
     cosz = np.clip(np.cos(np.radians(solpos["zenith"].to_numpy())), 0.0, None)
-    h0 = pvlib.irradiance.get_extra_radiation(times).to_numpy() * cosz  # W/m2 on the horizontal
-    month = times.month
-    h0_month = pd.Series(h0, index=times).groupby(month).sum()
-    cs_month = cs["ghi"].groupby(month).sum()
-    n_day = possible_sunshine_hours(times, site.latitude_deg)
-    n_month = n_day.groupby(n_day.index.month).sum()
+    h0 = np.asarray(pvlib.irradiance.get_extra_radiation(times), dtype=float) * cosz  # W/m2
 
-    if monthly_sunshine_h is not None:
-        sun_h = pd.Series(np.asarray(monthly_sunshine_h, dtype=float), index=range(1, 13))
-        if len(sun_h) != 12 or (sun_h < 0).any():
-            raise ValueError("default_climate: monthly_sunshine_h needs 12 non-negative values")
-        rel = (sun_h / n_month).clip(0.0, 1.0)
-        label = "monthly sunshine given by the user"
-    else:
-        total = float(p["annual_sunshine_h"]) if annual_sunshine_h is None else float(annual_sunshine_h)
-        rel_year = min(max(total / float(n_month.sum()), 0.0), 1.0)
-        rel = pd.Series(rel_year, index=range(1, 13))
-        label = f"annual sunshine {total:.1f} h spread evenly in relative terms"
-
-    target = (a + b * rel) * h0_month  # Angstrom-Prescott (FAO-56 eq. 35), month sums of W/m2 * 1 h
-    if method == "sunshine_mix":
-        # sunshine duration is the time with beam above 120 W/m2 (WMO), so a share rel of the time
-        # is clear sky and the rest overcast (no beam), with the overcast level set so the month
-        # sums to the Angstrom-Prescott total (the clear/cloudy mix PLATEAU SolarPotential uses)
-        s_h = rel.reindex(month).to_numpy()
-        overcast_scale = ((target - rel * cs_month) / ((1.0 - rel) * cs_month)).clip(0.0, 1.0)
-        overcast = cs["ghi"].to_numpy() * overcast_scale.reindex(month).to_numpy()
-        ghi = s_h * cs["ghi"].to_numpy() + (1.0 - s_h) * overcast
-        dni = s_h * cs["dni"].to_numpy()
-        dhi = s_h * cs["dhi"].to_numpy() + (1.0 - s_h) * overcast
-        label += "; clear/overcast mix by relative sunshine"
-    elif method == "erbs":
-        scale = (target / cs_month).clip(upper=1.0)
-        ghi = cs["ghi"].to_numpy() * scale.reindex(month).to_numpy()
-        split = pvlib.irradiance.erbs(ghi, solpos["zenith"].to_numpy(), times)
-        dni = np.nan_to_num(np.asarray(split["dni"], dtype=float))
-        dhi = np.nan_to_num(np.asarray(split["dhi"], dtype=float))
-        label += "; scaled clear sky split by Erbs"
-    else:
-        raise ValueError(f"default_climate: method must be 'sunshine_mix' or 'erbs', not {method!r}")
-    data = pd.DataFrame({"ghi": ghi, "dni": dni, "dhi": dhi}, index=times)
+    day = (times.dayofyear.to_numpy() - 1).astype(np.int64)
+    month = times.month.to_numpy()
+    n_days = int(day.max()) + 1
+    h0_day = np.bincount(day, weights=h0, minlength=n_days)  # Wh/m2/day
+    cs_day = np.bincount(day, weights=cs, minlength=n_days)
+    day_month = np.zeros(n_days, dtype=np.int64)
+    day_month[day] = month
+    ghi_day = np.zeros(n_days)
+    rng = np.random.default_rng(DAY_ORDER_SEED)
+    for m in range(1, 13):
+        dm = np.nonzero(day_month == m)[0]
+        target = float(table.loc[m, "ghi_kwh_m2"]) * 1000.0  # Wh/m2
+        kt_mean = target / h0_day[dm].sum()
+        kt = rng.permutation(bendt_daily_clearness(kt_mean, len(dm)))
+        g = kt * h0_day[dm]
+        # no day above its clear sky: clip, then give the excess to the other days
+        for _ in range(5):
+            g = g * target / g.sum()
+            over = g > cs_day[dm]
+            if not over.any():
+                break
+            g = np.where(over, cs_day[dm], g)
+            free = ~over
+            if free.any():
+                g[free] *= (target - g[over].sum()) / g[free].sum()
+        ghi_day[dm] = g
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ghi = np.where(cs_day[day] > 0, ghi_day[day] * cs / cs_day[day], 0.0)
+    split = pvlib.irradiance.erbs(ghi, solpos["zenith"].to_numpy(), times)
+    dni = np.nan_to_num(np.asarray(split["dni"], dtype=float))
+    dhi = np.nan_to_num(np.asarray(split["dhi"], dtype=float))
+    hour = times.hour.to_numpy() + times.minute.to_numpy() / 60.0
+    amp = 0.5 * (table["temp_max_c"] - table["temp_min_c"]).reindex(month).to_numpy()
+    temp = table["temp_mean_c"].reindex(month).to_numpy() + amp * np.cos(2 * np.pi * (hour - TEMP_MAX_HOUR) / 24.0)
+    wind = table["wind_speed_m_s"].reindex(month).to_numpy()
+    data = pd.DataFrame({"ghi": ghi, "dni": dni, "dhi": dhi, "temp_air": temp, "wind_speed": wind}, index=times)
     data["weight_h"] = 1.0
+    meta["monthly"] = table.round(4).reset_index().to_dict(orient="list")
     source = (
-        f"APPROXIMATE default for {site.name or 'site'}: Ineichen clear sky, monthly totals by "
-        f"Angstrom-Prescott (a={a}, b={b}; {label})"
+        f"APPROXIMATE default from JMA normals 1991-2020: {meta['station']} {meta['station_distance_km']:.1f} km; "
+        f"{meta['method']}; Bendt daily clearness, Ineichen hourly shape, Erbs split"
     )
-    climate = Climate(data, site, source, approximate=True, _solpos=solpos)
+    climate = Climate(data, site, source, approximate=True, _solpos=solpos, meta=meta)
     if days == "monthly":
-        sub = climate.representative_days(15)
-        sub._solpos = solpos.loc[sub.times]
-        return sub
-    if days is not None:
-        raise ValueError(f"default_climate: days must be None or 'monthly', not {days!r}")
+        return _average_days(climate)
     return climate
+
+
+def _average_days(climate: Climate, day: int = 15) -> Climate:
+    """One average day per month: the hour-by-hour mean over the month, at day ``day``'s times."""
+    data = climate.data
+    t = climate.times
+    key = [t.month, t.hour]
+    mean = data.groupby(key).transform("mean")
+    keep = t.day == day
+    sub = mean.loc[keep].copy()
+    sub["weight_h"] = data["weight_h"].loc[keep] * t[keep].days_in_month
+    out = Climate(sub, climate.site, f"{climate.source} (average day of each month)", True, meta=dict(climate.meta))
+    out._solpos = climate.solar_position().loc[sub.index]
+    return out
+
+
+def air_temperature_and_wind(climate: Climate) -> pd.DataFrame:
+    """``temp_air`` (deg C) and ``wind_speed`` (m/s) at the climate's timestamps.
+
+    Columns the climate carries are used as they are; a missing one comes from the JMA monthly
+    normals of the station nearest ``climate.site`` (daily temperature sinusoid, monthly mean
+    wind: see :func:`default_climate`), and the gap is logged.
+    """
+    data = climate.data
+    out = pd.DataFrame(index=data.index)
+    have = [c for c in ("temp_air", "wind_speed") if c in data.columns and data[c].notna().all()]
+    for c in have:
+        out[c] = data[c].to_numpy(dtype=float)
+    missing = [c for c in ("temp_air", "wind_speed") if c not in have]
+    if missing:
+        table, meta = monthly_normals_at(climate.site, irradiation_range_km=0.0)
+        t = data.index
+        month = t.month.to_numpy()
+        hour = t.hour.to_numpy() + t.minute.to_numpy() / 60.0
+        if "temp_air" in missing:
+            amp = 0.5 * (table["temp_max_c"] - table["temp_min_c"]).reindex(month).to_numpy()
+            out["temp_air"] = table["temp_mean_c"].reindex(month).to_numpy() + amp * np.cos(
+                2 * np.pi * (hour - TEMP_MAX_HOUR) / 24.0
+            )
+        if "wind_speed" in missing:
+            out["wind_speed"] = table["wind_speed_m_s"].reindex(month).to_numpy()
+        log.info("%s: %s from JMA normals of %s", climate.source, " and ".join(missing), meta["station"])
+    return out[["temp_air", "wind_speed"]]
+
+
+# --------------------------------------------------------------------------------------------
+# checks every reader applies: a whole year, and the weather's location
+
+
+def year_coverage(index: pd.DatetimeIndex, year: int) -> tuple[int, int, list[str]]:
+    """(hours of ``year`` present in ``index``, hours in ``year``, missing dates as text ranges).
+
+    An hour counts as present when a timestamp falls inside it (local time, Asia/Tokyo). 29 February
+    counts only when a row for it exists: typical-year files leave it out, so it is never *missing*.
+    """
+    local = index.tz_convert(TIMEZONE) if index.tz is not None else index
+    hours = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", inclusive="left", tz=TIMEZONE)
+    present = pd.DatetimeIndex(local.floor("h")).unique()
+    leap_day = (hours.month == 2) & (hours.day == 29)
+    has_leap = ((present.month == 2) & (present.day == 29)).any()
+    expected = hours if has_leap else hours[~leap_day]
+    got = expected.isin(present)
+    missing = expected[~got]
+    ranges: list[str] = []
+    if len(missing):
+        days = pd.DatetimeIndex(missing.normalize().unique())
+        start = prev = days[0]
+        for d in list(days[1:]) + [None]:
+            if d is not None and (d - prev) == pd.Timedelta("1D"):
+                prev = d
+                continue
+            ranges.append(start.strftime("%m-%d") if start == prev else f"{start:%m-%d}..{prev:%m-%d}")
+            if d is not None:
+                start = prev = d
+    return int(got.sum()), len(expected), ranges
+
+
+def check_year(df: pd.DataFrame, path, year: int, *, partial: bool = False) -> bool:
+    """Check that hourly weather ``df`` covers every hour of ``year``; return whether it is partial.
+
+    Duplicate hours are an error. With ``partial=False`` (default) a file that covers less than the
+    whole year (truncated, a few days, a half year) raises
+    :class:`~numazu_geo.errors.ClimateCoverageError` naming the file, the hours found and the missing
+    dates: its "annual" totals would silently be totals over the part present. With ``partial=True``
+    the period is accepted and the result is marked partial (``Climate.partial``).
+    """
+    local = df.index.tz_convert(TIMEZONE) if df.index.tz is not None else df.index
+    dup = pd.DatetimeIndex(local.floor("h")).duplicated()
+    if dup.any():
+        first = local[dup][0]
+        raise WeatherFileError(path, f"{int(dup.sum())} duplicate hour(s), first at {first:%Y-%m-%d %H:%M}")
+    have, need, missing = year_coverage(df.index, year)
+    if have >= need:
+        return False
+    shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+    if partial:
+        log.warning("%s: covers %d of %d hours of %d (missing %s); results are for that period only",
+                    path, have, need, year, shown)  # fmt: skip
+        return True
+    raise ClimateCoverageError(
+        path,
+        f"covers {have} of the {need} hours of a year (missing {shown}); a truncated or short file would "
+        "give a wrong annual total. Use a whole year, or pass partial=True (CLI --partial-year) to "
+        "analyse only the period it covers",
+    )
+
+
+def _partial_label(df: pd.DataFrame) -> str:
+    days = df["weight_h"].sum() / 24.0 if "weight_h" in df else len(df) / 24.0
+    return f" (PARTIAL period {df.index.min():%m-%d}..{df.index.max():%m-%d}, {days:.1f} days)"
+
+
+def _japan_extent() -> tuple[float, float, float, float]:
+    from numazu_geo.citygml.validate import japan_extent
+
+    return japan_extent()
+
+
+def _in_extent(site: Site, extent) -> bool:
+    w, s_, e, n = extent
+    return w <= site.longitude_deg <= e and s_ <= site.latitude_deg <= n
+
+
+def site_distance_km(a: Site, b: Site) -> float:
+    """Great-circle distance between two sites in km (haversine, mean Earth radius 6,371 km)."""
+    lat1, lon1, lat2, lon2 = map(np.radians, (a.latitude_deg, a.longitude_deg, b.latitude_deg, b.longitude_deg))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return float(2 * 6371.0 * np.arcsin(np.sqrt(min(1.0, h))))
+
+
+def climate_for_site(
+    climate: Climate,
+    site: Site | None,
+    *,
+    max_distance_km: float | None = None,
+    warn_km: float = WEATHER_SITE_WARN_KM,
+) -> Climate:
+    """Use ``climate`` for buildings at ``site``: check the distance and move the sun there.
+
+    The weather's own location (EPW LOCATION header, METPV station line) is compared with ``site``
+    (the buildings' centre). Beyond ``warn_km`` a warning is logged; beyond ``max_distance_km``
+    (when given), or when the buildings lie in Japan and the weather site does not (e.g. an EPW for
+    London), :class:`~numazu_geo.errors.ClimateSiteError` is raised naming the file and the distance.
+    Pass ``max_distance_km=math.inf`` to use distant weather on purpose.
+
+    Returns a copy whose ``site`` is the buildings' (so sun positions are computed where the roofs
+    are), with ``weather_site`` and ``site_distance_km`` recorded and the distance in ``source``.
+    ``site=None`` returns ``climate`` unchanged.
+    """
+    if site is None:
+        return climate
+    weather = climate.weather_site or climate.site
+    dist = site_distance_km(weather, site)
+    where = (f"weather site {weather.name or ''} ({weather.latitude_deg:.3f} N, {weather.longitude_deg:.3f} E) "
+             f"is {dist:,.0f} km from the buildings ({site.latitude_deg:.3f} N, {site.longitude_deg:.3f} E)")  # fmt: skip
+    if max_distance_km is not None:
+        if dist > max_distance_km:
+            raise ClimateSiteError(climate.source, f"{where}, more than max_distance_km={max_distance_km:g}")
+    else:
+        extent = _japan_extent()
+        if _in_extent(site, extent) and not _in_extent(weather, extent):
+            raise ClimateSiteError(
+                climate.source,
+                f"{where}, outside Japan: weather from elsewhere would give wrong yields. Use local weather, "
+                "or pass max_distance_km=math.inf (CLI --max-weather-distance inf) to use it on purpose",
+            )
+    if dist > warn_km:
+        log.warning("%s: %s; irradiance is the weather site's, the sun is computed at the buildings",
+                    climate.source, where)  # fmt: skip
+    moved = Site(site.latitude_deg, site.longitude_deg, site.altitude_m, site.tz, site.name or "buildings")
+    source = climate.source if dist <= 1.0 else f"{climate.source} ({dist:,.0f} km from the buildings)"
+    return replace(climate, site=moved, weather_site=weather, site_distance_km=dist, source=source, _solpos=None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,12 +655,13 @@ def _decompose(df: pd.DataFrame, site: Site) -> pd.DataFrame:
     return df
 
 
-def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR) -> Climate:
+def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR, partial: bool = False) -> Climate:
     """Read an EnergyPlus weather file (EPW) with ``pvlib.iotools.read_epw``.
 
     EPW rows are hour-ending in local standard time (pvlib labels them at the hour's start);
     timestamps are moved to the middle of each hour, coerced to ``year`` (typical-year files mix years) and converted to Asia/Tokyo. Missing
-    irradiance (9999) up to 5 % of the hours is interpolated; more is an error.
+    irradiance (9999) up to 5 % of the hours is interpolated; more is an error. The file must cover
+    every hour of the year (:func:`check_year`) unless ``partial=True``.
     """
     import pvlib
 
@@ -341,7 +694,9 @@ def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR) -> Climate:
     df.index = (df.index + step / 2).tz_convert(TIMEZONE)
     df = df.sort_index()
     df["weight_h"] = step / pd.Timedelta("1h")
-    return Climate(df, site, f"EPW {path.name}")
+    is_partial = check_year(df, path, year, partial=partial)
+    label = f"EPW {path.name}" + (_partial_label(df) if is_partial else "")
+    return Climate(df, site, label, partial=is_partial)
 
 
 def _read_text(path: Path) -> str:
@@ -364,6 +719,7 @@ def read_metpv(
     year: int = DEFAULT_YEAR,
     site: Site | None = None,
     elements: dict[int, str] | None = None,
+    partial: bool = False,
 ) -> Climate:
     """Read a NEDO METPV-style hourly CSV (METPV-11 / METPV-20 layout), or a tidy hourly CSV.
 
@@ -385,7 +741,8 @@ def read_metpv(
 
     Timestamps are moved to mid-hour (hour ending 13:00 -> 12:30) in Asia/Tokyo, year ``year``.
     The site comes from the station line, else ``site``, else the Numazu default (with a warning).
-    Errors raise :class:`~numazu_geo.errors.WeatherFileError` naming the file and the line.
+    Errors raise :class:`~numazu_geo.errors.WeatherFileError` naming the file and the line. The file
+    must cover every hour of the year (:func:`check_year`) unless ``partial=True``.
     """
     path = Path(path)
     if not path.exists():
@@ -398,8 +755,12 @@ def read_metpv(
         raise WeatherFileError(path, "file is empty")
     first_line, first = nonempty[0]
     if any(re.search(r"[A-Za-z]", c) for c in first) and _looks_like_tidy_header(first):
-        return _read_tidy(path, text, year=year, site=site)
-    return _read_metpv_wide(path, nonempty, year=year, site=site, elements=elements or METPV_ELEMENTS)
+        clim = _read_tidy(path, text, year=year, site=site)
+    else:
+        clim = _read_metpv_wide(path, nonempty, year=year, site=site, elements=elements or METPV_ELEMENTS)
+    if check_year(clim.data, path, year, partial=partial):
+        clim = replace(clim, partial=True, source=clim.source + _partial_label(clim.data))
+    return clim
 
 
 def _looks_like_tidy_header(cells) -> bool:
@@ -551,15 +912,17 @@ def _read_tidy(path, text, *, year, site) -> Climate:
     return Climate(df, site, f"CSV {path.name}")
 
 
-def load_climate(climate=None, *, year: int = DEFAULT_YEAR, site: Site | None = None) -> Climate:
+def load_climate(
+    climate=None, *, year: int = DEFAULT_YEAR, site: Site | None = None, partial: bool = False
+) -> Climate:
     """Turn what a user passes as ``climate=`` into a :class:`Climate`.
 
     ``None`` -> :func:`default_climate`; a Climate -> itself; a path ending ``.epw`` ->
     :func:`read_epw`; ``.csv`` -> :func:`read_metpv`; a DataFrame with ghi/dni/dhi -> wrapped
-    (``site`` or the default site).
+    (``site`` or the default site). Files must cover a whole year unless ``partial=True``.
     """
     if climate is None:
-        return default_climate(year, site=site)
+        return default_climate(site, year)
     if isinstance(climate, Climate):
         return climate
     if isinstance(climate, pd.DataFrame):
@@ -568,9 +931,9 @@ def load_climate(climate=None, *, year: int = DEFAULT_YEAR, site: Site | None = 
         path = Path(climate)
         ext = path.suffix.lower()
         if ext == ".epw":
-            return read_epw(path, year=year)
+            return read_epw(path, year=year, partial=partial)
         if ext in {".csv", ".txt"}:
-            return read_metpv(path, year=year, site=site)
+            return read_metpv(path, year=year, site=site, partial=partial)
         raise WeatherFileError(path, f"unknown weather file type {ext!r} (use .epw or a METPV .csv)")
     raise TypeError(f"climate must be None, a Climate, a DataFrame or a path, not {type(climate).__name__}")
 
@@ -578,9 +941,14 @@ def load_climate(climate=None, *, year: int = DEFAULT_YEAR, site: Site | None = 
 __all__ = [
     "Climate",
     "default_climate",
+    "monthly_normals_at",
+    "air_temperature_and_wind",
+    "bendt_daily_clearness",
     "read_epw",
     "read_metpv",
     "load_climate",
+    "climate_for_site",
+    "check_year",
     "METPV_ELEMENTS",
 ]
 

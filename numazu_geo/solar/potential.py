@@ -23,8 +23,8 @@ Pipeline
    Unobstructed planes therefore get exactly pvlib's ``get_total_irradiance`` (tested to 1e-9).
 5. Per face and per building: annual and monthly kWh/m2, ``shading_loss`` (1 - shaded/unshaded
    annual irradiation), sky view factor, PV capacity (0.167 kW/m2 over 80 % of the usable area),
-   yield ``kwh_year = kw * H * 0.88`` (JIS C 8907 form) and ``co2_avoided_kg_year`` (TEPCO Energy
-   Partner FY2024 adjusted factor by default).
+   yield ``kwh_year = kw * H * 0.88`` (JIS C 8907 form). Solar produces energy only: the CO2 it
+   avoids is :func:`numazu_geo.co2.add_avoided_co2` (and :func:`numazu_geo.co2.summarise_district`).
 
 Everything is deterministic: the same inputs give the same numbers run to run.
 """
@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 from numazu_geo.errors import NumazuGeoError
 from numazu_geo.solar import irradiance as irr
 from numazu_geo.solar import pv
-from numazu_geo.solar.climate import Climate, default_climate, load_climate
+from numazu_geo.solar.climate import Climate, climate_for_site, default_climate, load_climate
 from numazu_geo.solar.shading import DEFAULT_SVF_RAYS, NEIGHBOUR_RADIUS_M
 from numazu_geo.solar.sun import DEFAULT_YEAR, Site, default_site, sun_vectors
 
@@ -64,8 +64,10 @@ SUBSET_MIN_TRIANGLES = 500_000
 CHUNK_FACES = 256
 #: Points per chunk when combining visibility with beam bins (bounds (points x bins) arrays).
 CHUNK_POINTS = 4096
-#: Distance (km) from central Numazu beyond which the default (Numazu) climate earns a warning.
-DEFAULT_CLIMATE_RANGE_KM = 50.0
+#: A face is viable when its annual shaded plane-of-array irradiation reaches this fraction of the
+#: climate's annual horizontal irradiation (``data/solar_defaults.csv``: numazu-geo choice; PLATEAU
+#: SolarPotential offers such a kWh/m2 cut-off but ships no default).
+MIN_IRRADIATION_FRAC = pv._default("min_irradiation_frac")
 
 #: Optional rounding step (deg) of panel tilt/azimuth so that faces share cached irradiation
 #: bases. Default None: exact angles (faces with exactly equal orientation, e.g. all flat roofs
@@ -89,6 +91,8 @@ class SolarResult:
     points : GeoDataFrame of sample points (3D Point) or None (``keep_points=False``).
     climate : the :class:`~numazu_geo.solar.climate.Climate` used.
     parameters : the settings used (spacing, models, factors, ...).
+    hourly : DataFrame of hourly AC kWh (timestamps x ``building_key``) for the buildings asked
+        for with ``solar_potential(..., hourly=...)``, else None (:mod:`numazu_geo.solar.hourly`).
     """
 
     buildings: gpd.GeoDataFrame
@@ -96,14 +100,38 @@ class SolarResult:
     points: gpd.GeoDataFrame | None
     climate: Climate
     parameters: dict = field(default_factory=dict)
+    hourly: pd.DataFrame | None = None
+
+    @property
+    def provenance(self) -> dict:
+        """Where the numbers came from (see :mod:`numazu_geo.provenance`)."""
+        from numazu_geo.provenance import with_emission_factor
+
+        prov = dict(self.buildings.attrs.get("provenance") or self.parameters.get("provenance") or {})
+        return with_emission_factor(prov, self.buildings.attrs)
+
+    @property
+    def attrs(self) -> dict:
+        """``{"provenance": ..., "solar_parameters": ...}``, as stored on the GeoDataFrames."""
+        return {"provenance": self.provenance, "solar_parameters": dict(self.parameters)}
+
+    def caption(self, lang: str = "ja") -> str:
+        """Provenance caption for maps and figures (:func:`numazu_geo.provenance.provenance_caption`)."""
+        from numazu_geo.provenance import provenance_caption
+
+        return provenance_caption(self, lang)
 
     def summary(self) -> dict:
-        """District totals: see :func:`numazu_geo.co2.summarise_district`."""
-        from numazu_geo.co2 import summarise_district
+        """District energy totals (:func:`numazu_geo.solar.summary.energy_totals`), the climate and
+        the provenance (:mod:`numazu_geo.provenance`).
 
-        out = summarise_district(self.buildings)
+        The CO2 this avoids: :func:`numazu_geo.co2.summarise_district`."""
+        from numazu_geo.solar.summary import energy_totals
+
+        out = energy_totals(self.buildings)
         out["climate_source"] = self.climate.source
         out["climate_approximate"] = bool(self.climate.approximate)
+        out["provenance"] = self.provenance
         return out
 
     def __repr__(self) -> str:
@@ -209,7 +237,248 @@ def face_basis(tilt_deg, azimuth_deg, inputs: pd.DataFrame, bins: SunBins, *, al
 
 
 # ----------------------------------------------------------------------------------------------
-# the core: faces + points + scene + climate -> per-face / per-point irradiation
+# one tile: its faces' sample points + a scene + climate -> per-face / per-point irradiation
+
+
+@dataclass
+class TileScene:
+    """Picklable recipe for a tile's :class:`~numazu_geo.solar.shading.ShadingScene`.
+
+    An Embree scene cannot be pickled; a task ships these arrays and :func:`tile_irradiance`
+    builds the scene where it runs (:meth:`build`).
+
+    Attributes
+    ----------
+    triangles : (M, 3, 3) building triangles in the faces' projected CRS (metres).
+    terrain : (K, 3, 3) terrain triangles or None.
+    origin : (3,) local origin of the float32 scene; None: the centre of the triangles' bounds.
+    """
+
+    triangles: np.ndarray
+    terrain: np.ndarray | None = None
+    origin: np.ndarray | None = None
+
+    def build(self):
+        from numazu_geo.solar.shading import ShadingScene
+
+        return ShadingScene(self.triangles, origin=self.origin, terrain=self.terrain)
+
+
+@dataclass
+class TileFaces:
+    """Picklable inputs of one tile: roof faces and their sample points as plain arrays.
+
+    Attributes
+    ----------
+    face_pos : (F,) int, the faces' positions in the caller's face table (passed through).
+    tilt_deg, azimuth_deg : (F,) panel tilt and azimuth (deg, azimuth 0 = north, clockwise).
+    point_face : (P,) int, index 0..F-1 of each point's face in this tile.
+    xyz, normal : (P, 3) sample points (projected CRS, m) and panel normals.
+    area_m2 : (P,) roof area each point stands for.
+    """
+
+    face_pos: np.ndarray
+    tilt_deg: np.ndarray
+    azimuth_deg: np.ndarray
+    point_face: np.ndarray
+    xyz: np.ndarray
+    normal: np.ndarray
+    area_m2: np.ndarray
+
+
+@dataclass
+class TileIrradiance:
+    """Output of :func:`tile_irradiance`, one row per face of the tile (kWh/m2).
+
+    ``month_kwh_m2`` (F, 12) shaded, area-weighted over the face's points (NaN where a face has
+    no valid point); ``unshaded_month_kwh_m2`` (F, 12); ``beam_kwh_m2_year`` (F,) unshaded beam +
+    circumsolar; ``sky_view_factor`` (F,); ``points`` per-point table (``keep_points``) with
+    ``face_pos`` from :attr:`TileFaces.face_pos`; ``rays_cast`` by the scene built here (0 when a
+    ready scene was passed: its owner counts them).
+    """
+
+    face_pos: np.ndarray
+    month_kwh_m2: np.ndarray
+    unshaded_month_kwh_m2: np.ndarray
+    beam_kwh_m2_year: np.ndarray
+    sky_view_factor: np.ndarray
+    points: pd.DataFrame | None = None
+    rays_cast: int = 0
+
+
+def tile_irradiance(
+    tile: TileFaces,
+    scene,
+    inputs: pd.DataFrame,
+    bins: SunBins,
+    *,
+    albedo: float = irr.ALBEDO,
+    model: str = irr.TRANSPOSITION_MODEL,
+    svf_rays: int = SVF_RAYS,
+    orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
+    keep_points: bool = False,
+    basis_cache: dict | None = None,
+) -> TileIrradiance:
+    """Shaded and unshaded irradiation of one tile's roof faces: the unit of work of a task.
+
+    Parameters
+    ----------
+    tile : the tile's faces and sample points (:class:`TileFaces`).
+    scene : a :class:`TileScene` (the scene is built here, so the call can run in another
+        process), a ready :class:`~numazu_geo.solar.shading.ShadingScene`, or None (unshaded).
+    inputs, bins : :func:`irradiance.climate_inputs` of the climate and its :func:`sun_bins`.
+    basis_cache : optional dict shared across calls (orientation -> irradiation basis).
+
+    Faces are processed ``CHUNK_FACES`` at a time; faces of equal (rounded) orientation share one
+    irradiation basis (:func:`face_basis`).
+    """
+    built = isinstance(scene, TileScene)
+    sc = scene.build() if built else scene
+    cache = {} if basis_cache is None else basis_cache  # orientation -> basis, across chunks
+    local_cache: dict = {}
+    cacheable = len(bins.bin_dir) <= 2000  # keep bases across chunks when bins are few (Tregenza)
+    month_of_bin = _month_matrix(bins.bin_month)
+    tilt = np.asarray(tile.tilt_deg, dtype=float)
+    azim = np.asarray(tile.azimuth_deg, dtype=float)
+    n_faces = len(tilt)
+    pf = np.asarray(tile.point_face, dtype=np.int64)
+    xyz = np.asarray(tile.xyz, dtype=float).reshape(-1, 3)
+    nrm = np.asarray(tile.normal, dtype=float).reshape(-1, 3)
+    parea = np.asarray(tile.area_m2, dtype=float)
+    order = np.argsort(pf, kind="stable")
+    pf_sorted = pf[order]
+    out_month = np.full((n_faces, 12), np.nan)
+    out_unshaded = np.full((n_faces, 12), np.nan)
+    out_beam = np.full(n_faces, np.nan)
+    out_svf = np.full(n_faces, np.nan)
+    kept = []
+    for s in range(0, n_faces, CHUNK_FACES):
+        e = min(n_faces, s + CHUNK_FACES)
+        nf = e - s
+        pidx = order[np.searchsorted(pf_sorted, s, side="left") : np.searchsorted(pf_sorted, e, side="left")]
+        local = pf[pidx] - s
+        # faces sharing an orientation (all flat roofs with the mounting assumption, and any two
+        # faces equal after rounding to ``orientation_step_deg``) share one irradiation basis
+        o = np.stack([tilt[s:e], azim[s:e]], axis=1)
+        if orientation_step_deg:
+            o = np.round(o / orientation_step_deg) * orientation_step_deg
+            o[:, 1] = np.mod(o[:, 1], 360.0)
+        orient, inv = np.unique(o, axis=0, return_inverse=True)
+        inv = inv.ravel()
+        keys = [tuple(k) for k in orient]
+        todo = [i for i, k in enumerate(keys) if k not in cache]
+        if todo:
+            fresh = face_basis(orient[todo, 0], orient[todo, 1], inputs, bins, albedo=albedo, model=model)
+            for j, i in enumerate(todo):
+                value = tuple(a[j] for a in fresh)
+                if cacheable:
+                    cache[keys[i]] = value
+                else:
+                    local_cache[keys[i]] = value
+        rows = [cache.get(k) or local_cache[k] for k in keys]
+        local_cache.clear()
+        beam_bins, diff_m, ground_m, beam_m = (np.stack([r[c] for r in rows])[inv] for c in range(4))
+        p_xyz, p_nrm = xyz[pidx], nrm[pidx]
+        if sc is None:
+            vis = np.ones((len(pidx), len(bins.directions)), dtype=bool)
+            svf = np.ones(len(pidx))
+        else:
+            vis = sc.patch_visible(p_xyz, p_nrm, bins.directions)
+            # a bin direction at or behind the panel plane (grazing sun, the binned direction on
+            # the wrong side) is not a shading decision: the bin's beam already carries cos(AOI)
+            # clipping, and it is tiny, so such pairs count as visible rather than lost
+            with np.errstate(invalid="ignore"):
+                vis |= (p_nrm @ bins.directions.T) <= 0
+            svf = sc.sky_view_factor(p_xyz, p_nrm, n_rays=svf_rays)
+        svf = np.where(np.isfinite(svf), svf, 0.0)
+        p_month = np.empty((len(pidx), 12))
+        for ps in range(0, len(pidx), CHUNK_POINTS):
+            pe = min(len(pidx), ps + CHUNK_POINTS)
+            lv = local[ps:pe]
+            shaded_beam = (vis[ps:pe][:, bins.bin_dir] * beam_bins[lv]) @ month_of_bin
+            p_month[ps:pe] = shaded_beam + svf[ps:pe, None] * diff_m[lv] + ground_m[lv]
+        unshaded = beam_m + diff_m + ground_m
+        wgt = parea[pidx]
+        ok = np.isfinite(p_xyz).all(axis=1)
+        wgt = np.where(ok, wgt, 0.0)
+        wsum = np.bincount(local, weights=wgt, minlength=nf)
+        safe = np.where(wsum > 0, wsum, 1.0)
+        fm = np.stack([np.bincount(local, weights=wgt * p_month[:, m], minlength=nf) for m in range(12)], 1)
+        out_month[s:e] = np.where(wsum[:, None] > 0, fm / safe[:, None], np.nan)
+        out_svf[s:e] = np.where(wsum > 0, np.bincount(local, weights=wgt * svf, minlength=nf) / safe, np.nan)
+        out_unshaded[s:e] = unshaded
+        out_beam[s:e] = beam_m.sum(axis=1)
+        if keep_points:
+            p_year = p_month.sum(axis=1)
+            u_year = unshaded.sum(axis=1)[local]
+            kept.append(
+                pd.DataFrame(
+                    {
+                        "x": p_xyz[:, 0], "y": p_xyz[:, 1], "z": p_xyz[:, 2],
+                        "face_pos": np.asarray(tile.face_pos)[s + local],
+                        "area_m2": parea[pidx], "kwh_m2_year": p_year, "unshaded_kwh_m2_year": u_year,
+                        "shading_loss": np.where(u_year > 0, 1.0 - p_year / np.where(u_year > 0, u_year, 1), 0.0),
+                        "sky_view_factor": svf,
+                    }  # fmt: skip
+                )
+            )
+    points = pd.concat(kept, ignore_index=True) if keep_points and kept else None
+    return TileIrradiance(
+        np.asarray(tile.face_pos), out_month, out_unshaded, out_beam, out_svf, points,
+        int(sc.rays_cast) if built and sc is not None else 0,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# all faces: spatial tiles -> tile_irradiance
+
+
+def face_tiles(faces: gpd.GeoDataFrame, samples, tile_size_m: float = TILE_SIZE_M) -> dict:
+    """Sampled faces with a finite orientation grouped into ``tile_size_m`` squares of the CRS grid
+    by the mean of their points: ``{(ix, iy): sorted face positions}``."""
+    n_faces = len(faces)
+    tilt = faces["panel_tilt_deg"].to_numpy(dtype=float)
+    azim = faces["panel_azimuth_deg"].to_numpy(dtype=float)
+    fi = np.asarray(samples.face_index, dtype=np.int64)
+    xyz = np.asarray(samples.xyz, dtype=float)
+    n_points = np.bincount(fi, minlength=n_faces)[:n_faces]
+    sampled = np.unique(fi)
+    sampled = sampled[np.isfinite(tilt[sampled]) & np.isfinite(azim[sampled])]
+    cx = np.zeros(n_faces)
+    cy = np.zeros(n_faces)
+    if len(sampled):
+        cx_s = np.zeros(len(sampled))
+        cy_s = np.zeros(len(sampled))
+        np.add.at(cx_s, np.searchsorted(sampled, fi[np.isin(fi, sampled)]), xyz[np.isin(fi, sampled), 0])
+        np.add.at(cy_s, np.searchsorted(sampled, fi[np.isin(fi, sampled)]), xyz[np.isin(fi, sampled), 1])
+        cnt = np.maximum(n_points[sampled], 1)
+        cx[sampled], cy[sampled] = cx_s / cnt, cy_s / cnt
+    tile = np.stack([np.floor(cx / tile_size_m), np.floor(cy / tile_size_m)], axis=1)
+    tiles: dict = {}
+    for f in sampled:
+        tiles.setdefault((tile[f, 0], tile[f, 1]), []).append(f)
+    return {k: np.array(v, dtype=np.int64) for k, v in tiles.items()}
+
+
+def tile_faces(faces: gpd.GeoDataFrame, samples, face_pos) -> TileFaces:
+    """:class:`TileFaces` of the faces at positions ``face_pos`` (ascending) of ``faces``."""
+    fl = np.asarray(face_pos, dtype=np.int64)
+    fi = np.asarray(samples.face_index, dtype=np.int64)
+    order = np.argsort(fi, kind="stable")
+    fi_sorted = fi[order]
+    lo = np.searchsorted(fi_sorted, fl, side="left")
+    hi = np.searchsorted(fi_sorted, fl, side="right")
+    pidx = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])] if len(fl) else np.zeros(0, np.int64)
+    nrm = np.asarray(getattr(samples, "panel_normal", samples.normal), dtype=float)
+    return TileFaces(
+        face_pos=fl,
+        tilt_deg=faces["panel_tilt_deg"].to_numpy(dtype=float)[fl],
+        azimuth_deg=faces["panel_azimuth_deg"].to_numpy(dtype=float)[fl],
+        point_face=np.repeat(np.arange(len(fl)), hi - lo),
+        xyz=np.asarray(samples.xyz, dtype=float)[pidx],
+        normal=nrm[pidx],
+        area_m2=np.asarray(samples.area_m2, dtype=float)[pidx],
+    )
 
 
 def roof_irradiance(
@@ -239,6 +508,10 @@ def roof_irradiance(
     orientation_step_deg : panel tilt and azimuth are rounded to this step before the
         transposition (faces then share cached irradiation bases); None or 0 for exact angles.
 
+    Faces are grouped into ``tile_size_m`` tiles (:func:`face_tiles`) and each tile is computed
+    by :func:`tile_irradiance`; scenes of more than ``SUBSET_MIN_TRIANGLES`` triangles are cut to
+    ``neighbour_radius_m`` around each tile.
+
     Returns
     -------
     (face_table, point_table): ``face_table`` has one row per face (same order as ``faces``):
@@ -250,134 +523,47 @@ def roof_irradiance(
     n_faces = len(faces)
     inputs = irr.climate_inputs(climate)
     bins = sun_bins(inputs, sun_binning)
-    tilt = faces["panel_tilt_deg"].to_numpy(dtype=float)
-    azim = faces["panel_azimuth_deg"].to_numpy(dtype=float)
-
     fi = np.asarray(samples.face_index, dtype=np.int64)
-    xyz = np.asarray(samples.xyz, dtype=float)
-    nrm = np.asarray(getattr(samples, "panel_normal", samples.normal), dtype=float)
-    parea = np.asarray(samples.area_m2, dtype=float)
-    order = np.argsort(fi, kind="stable")
-    fi_sorted = fi[order]
-    sampled = np.unique(fi)
-    sampled = sampled[np.isfinite(tilt[sampled]) & np.isfinite(azim[sampled])]
+    n_points = np.bincount(fi, minlength=n_faces)[:n_faces]
+    tiles = face_tiles(faces, samples, tile_size_m)
 
     out_month = np.full((n_faces, 12), np.nan)
     out_unshaded = np.full((n_faces, 12), np.nan)
     out_beam = np.full(n_faces, np.nan)
     out_svf = np.full(n_faces, np.nan)
-    n_points = np.bincount(fi, minlength=n_faces)[:n_faces]
-    kept = [] if keep_points else None
-
-    # spatial tiles of faces
-    cx = np.zeros(n_faces)
-    cy = np.zeros(n_faces)
-    if len(sampled):
-        cx_s = np.zeros(len(sampled))
-        cy_s = np.zeros(len(sampled))
-        np.add.at(cx_s, np.searchsorted(sampled, fi[np.isin(fi, sampled)]), xyz[np.isin(fi, sampled), 0])
-        np.add.at(cy_s, np.searchsorted(sampled, fi[np.isin(fi, sampled)]), xyz[np.isin(fi, sampled), 1])
-        cnt = np.maximum(n_points[sampled], 1)
-        cx[sampled], cy[sampled] = cx_s / cnt, cy_s / cnt
-    tile = np.stack([np.floor(cx / tile_size_m), np.floor(cy / tile_size_m)], axis=1)
-    tiles = {}
-    for f in sampled:
-        tiles.setdefault((tile[f, 0], tile[f, 1]), []).append(f)
-    chunks = []
-    for key in sorted(tiles):
-        fl = np.array(tiles[key])
-        for s in range(0, len(fl), CHUNK_FACES):
-            chunks.append((key, fl[s : s + CHUNK_FACES]))
+    kept = []
     use_subset = (
         neighbour_radius_m is not None
         and scene is not None
         and getattr(scene, "n_triangles", 0) > SUBSET_MIN_TRIANGLES
         and len(tiles) > 1
     )
-    month_of_bin = _month_matrix(bins.bin_month)
-    sub_scene, sub_key = None, None
-    cache: dict = {}  # orientation -> basis, kept across chunks when bins are few (Tregenza)
-    local_cache: dict = {}
-    cacheable = len(bins.bin_dir) <= 2000
+    cache: dict = {}  # orientation -> basis, shared by the tiles
     rays = 0
     rays_before = int(getattr(scene, "rays_cast", 0) or 0)
-    for key, fl in tqdm(chunks, desc="solar", unit="chunk", disable=not progress):
-        # points of these faces
-        lo = np.searchsorted(fi_sorted, fl, side="left")
-        hi = np.searchsorted(fi_sorted, fl, side="right")
-        pidx = order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])]
-        if use_subset and key != sub_key:
-            if sub_scene is not None:
-                rays += sub_scene.rays_cast
-            pts = xyz[pidx]
-            bounds = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
-            sub_scene, sub_key = scene.subset_around(bounds, neighbour_radius_m), key
-        sc = sub_scene if use_subset else scene
-        # faces sharing an orientation (all flat roofs with the mounting assumption, and any two
-        # faces equal after rounding to ``orientation_step_deg``) share one irradiation basis
-        o = np.stack([tilt[fl], azim[fl]], axis=1)
-        if orientation_step_deg:
-            o = np.round(o / orientation_step_deg) * orientation_step_deg
-            o[:, 1] = np.mod(o[:, 1], 360.0)
-        orient, inv = np.unique(o, axis=0, return_inverse=True)
-        inv = inv.ravel()
-        keys = [tuple(k) for k in orient]
-        todo = [i for i, k in enumerate(keys) if k not in cache]
-        if todo:
-            fresh = face_basis(orient[todo, 0], orient[todo, 1], inputs, bins, albedo=albedo, model=model)
-            for j, i in enumerate(todo):
-                value = tuple(a[j] for a in fresh)
-                if cacheable:
-                    cache[keys[i]] = value
-                else:
-                    local_cache[keys[i]] = value
-        rows = [cache.get(k) or local_cache[k] for k in keys]
-        local_cache.clear()
-        beam_bins, diff_m, ground_m, beam_m = (np.stack([r[c] for r in rows])[inv] for c in range(4))
-        local = np.searchsorted(fl, fi[pidx]) if np.all(np.diff(fl) > 0) else _local_index(fl, fi[pidx])
-        p_xyz, p_nrm = xyz[pidx], nrm[pidx]
-        if sc is None:
-            vis = np.ones((len(pidx), len(bins.directions)), dtype=bool)
-            svf = np.ones(len(pidx))
-        else:
-            vis = sc.patch_visible(p_xyz, p_nrm, bins.directions)
-            # a bin direction at or behind the panel plane (grazing sun, the binned direction on
-            # the wrong side) is not a shading decision: the bin's beam already carries cos(AOI)
-            # clipping, and it is tiny, so such pairs count as visible rather than lost
-            with np.errstate(invalid="ignore"):
-                vis |= (p_nrm @ bins.directions.T) <= 0
-            svf = sc.sky_view_factor(p_xyz, p_nrm, n_rays=svf_rays)
-        svf = np.where(np.isfinite(svf), svf, 0.0)
-        p_month = np.empty((len(pidx), 12))
-        for s in range(0, len(pidx), CHUNK_POINTS):
-            e = min(len(pidx), s + CHUNK_POINTS)
-            lv = local[s:e]
-            shaded_beam = (vis[s:e][:, bins.bin_dir] * beam_bins[lv]) @ month_of_bin
-            p_month[s:e] = shaded_beam + svf[s:e, None] * diff_m[lv] + ground_m[lv]
-        unshaded = beam_m + diff_m + ground_m
-        wgt = parea[pidx]
-        ok = np.isfinite(p_xyz).all(axis=1)
-        wgt = np.where(ok, wgt, 0.0)
-        wsum = np.bincount(local, weights=wgt, minlength=len(fl))
-        safe = np.where(wsum > 0, wsum, 1.0)
-        fm = np.stack([np.bincount(local, weights=wgt * p_month[:, m], minlength=len(fl)) for m in range(12)], 1)
-        out_month[fl] = np.where(wsum[:, None] > 0, fm / safe[:, None], np.nan)
-        out_svf[fl] = np.where(wsum > 0, np.bincount(local, weights=wgt * svf, minlength=len(fl)) / safe, np.nan)
-        out_unshaded[fl] = unshaded
-        out_beam[fl] = beam_m.sum(axis=1)
-        if keep_points:
-            p_year = p_month.sum(axis=1)
-            u_year = unshaded.sum(axis=1)[local]
-            kept.append(
-                pd.DataFrame(
-                    {
-                        "x": p_xyz[:, 0], "y": p_xyz[:, 1], "z": p_xyz[:, 2], "face_pos": fl[local],
-                        "area_m2": parea[pidx], "kwh_m2_year": p_year, "unshaded_kwh_m2_year": u_year,
-                        "shading_loss": np.where(u_year > 0, 1.0 - p_year / np.where(u_year > 0, u_year, 1), 0.0),
-                        "sky_view_factor": svf,
-                    }  # fmt: skip
-                )
-            )
+    bar = tqdm(total=sum(len(v) for v in tiles.values()), desc="solar", unit="face", disable=not progress)
+    for key in sorted(tiles):
+        tf = tile_faces(faces, samples, tiles[key])
+        sc = scene
+        if use_subset:  # around the points of the tile's first chunk of faces
+            first = tf.xyz[tf.point_face < CHUNK_FACES]
+            bounds = (first[:, 0].min(), first[:, 1].min(), first[:, 0].max(), first[:, 1].max())
+            sc = scene.subset_around(bounds, neighbour_radius_m)
+        res = tile_irradiance(
+            tf, sc, inputs, bins, albedo=albedo, model=model, svf_rays=svf_rays,
+            orientation_step_deg=orientation_step_deg, keep_points=keep_points, basis_cache=cache,
+        )  # fmt: skip
+        if use_subset:  # each sub-scene counts its own rays (its parent's counter may include them too)
+            rays += sc.rays_cast
+        fl = res.face_pos
+        out_month[fl] = res.month_kwh_m2
+        out_unshaded[fl] = res.unshaded_month_kwh_m2
+        out_beam[fl] = res.beam_kwh_m2_year
+        out_svf[fl] = res.sky_view_factor
+        if res.points is not None:
+            kept.append(res.points)
+        bar.update(len(fl))
+    bar.close()
     year = out_month.sum(axis=1)
     year[np.isnan(out_month).all(axis=1)] = np.nan
     unshaded_year = out_unshaded.sum(axis=1)
@@ -392,9 +578,7 @@ def roof_irradiance(
     table["beam_kwh_m2_year"] = out_beam
     table["shading_loss"] = loss
     table["sky_view_factor"] = out_svf
-    if use_subset:  # each sub-scene counts its own rays (its parent's counter may include them too)
-        rays += sub_scene.rays_cast if sub_scene is not None else 0
-    else:
+    if not use_subset:
         rays = int(getattr(scene, "rays_cast", 0) or 0) - rays_before
     table.attrs["rays_cast"] = int(rays)
     points = pd.concat(kept, ignore_index=True) if keep_points and kept else None
@@ -402,11 +586,6 @@ def roof_irradiance(
         points = pd.DataFrame(columns=["x", "y", "z", "face_pos", "area_m2", "kwh_m2_year",
                                        "unshaded_kwh_m2_year", "shading_loss", "sky_view_factor"])  # fmt: skip
     return table, points
-
-
-def _local_index(fl, f):
-    lookup = {int(v): i for i, v in enumerate(fl)}
-    return np.array([lookup[int(v)] for v in f], dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -438,18 +617,21 @@ def _read_each(reader, files, crs, progress):
 def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_solids=True):
     """(buildings or None, roof_surfaces, solids) from what the user passed."""
     from numazu_geo import citygml
+    from numazu_geo.citygml.sources import source_exists
 
     if isinstance(buildings_or_source, gpd.GeoDataFrame):
         buildings = buildings_or_source
+        if len(buildings) == 0:
+            raise NumazuGeoError("solar_potential: the buildings table is empty (0 rows): nothing to compute")
         crs = buildings.crs
         if roof_surfaces is None or (solids is None and need_solids):
             files = []
             if "source_file" in buildings.columns:
                 files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
-            missing = [f for f in files if not Path(f).exists()]
+            missing = [f for f in files if not source_exists(f)]
             if (not files or missing) and buildings.attrs.get("source"):
                 files = [buildings.attrs["source"]]
-                missing = [f for f in files if not Path(str(f)).exists()]
+                missing = [f for f in files if not source_exists(str(f))]
             if not files or missing:
                 raise NumazuGeoError(
                     "solar_potential: cannot find the CityGML files of these buildings "
@@ -482,6 +664,63 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_s
     return buildings, roof_surfaces, solids
 
 
+#: Terrain and trees farther than this (m) from the roofs' bounding box are left out of the scene
+#: (numazu-geo choice: a 100 m hill 1 km away rises 5.7 deg above the horizon).
+CONTEXT_MARGIN_M = 1000.0
+
+
+def _context_source(buildings_or_source, buildings):
+    if isinstance(buildings_or_source, (str, os.PathLike)) and Path(buildings_or_source).suffix.lower() != ".parquet":
+        return buildings_or_source
+    if buildings is not None and "source_file" in buildings.columns:
+        files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
+        files = [f.split("!", 1)[0] for f in files]  # zip members: the archive
+        files = sorted({f for f in files if Path(f).exists()})
+        return files or None
+    return None
+
+
+def _context_triangles(buildings_or_source, buildings, terrain, vegetation, faces):
+    """Terrain and vegetation triangles in the faces' CRS (clipped near the roofs), and a record."""
+    from numazu_geo.citygml import terrain as T
+
+    b = faces.total_bounds if len(faces) else None
+    bbox = None
+    if b is not None and np.isfinite(b).all():
+        bbox = (b[0] - CONTEXT_MARGIN_M, b[1] - CONTEXT_MARGIN_M, b[2] + CONTEXT_MARGIN_M, b[3] + CONTEXT_MARGIN_M)
+    record = {}
+    out = []
+    for name, value, reader, kind in (("terrain", terrain, T.read_terrain, "dem"), ("vegetation", vegetation, T.read_vegetation, "veg")):
+        tri = None
+        if isinstance(value, str) and value == "auto":
+            src = _context_source(buildings_or_source, buildings)
+            if src is not None and T.find_feature_files(src, kind):
+                value = reader(src, crs=faces.crs)
+            else:
+                value = None
+        elif isinstance(value, (str, os.PathLike)):
+            value = reader(value, crs=faces.crs)
+        if isinstance(value, T.TriangleSet):
+            ts = value if value.crs is None or faces.crs is None or value.crs.equals(faces.crs) else value.to_crs(faces.crs)
+            tri = ts.triangles
+            record[f"{name}_source"] = ", ".join(Path(str(f)).name for f in ts.files[:3]) or name
+        elif value is not None:
+            tri = np.asarray(value, dtype=float).reshape(-1, 3, 3)
+            record[f"{name}_source"] = "user triangles"
+        if tri is not None and bbox is not None and len(tri):
+            lo, hi = tri[:, :, :2].min(axis=1), tri[:, :, :2].max(axis=1)
+            keep = (hi[:, 0] >= bbox[0]) & (lo[:, 0] <= bbox[2]) & (hi[:, 1] >= bbox[1]) & (lo[:, 1] <= bbox[3])
+            tri = tri[keep]
+        if tri is not None:
+            record[f"{name}_triangles"] = int(len(tri))
+        out.append(tri)
+    if out[1] is not None:
+        record["tree_transmittance"] = 0.0
+    parts = [t for t in out if t is not None and len(t)]
+    merged = np.concatenate(parts) if parts else None
+    return merged, None, record
+
+
 def _data_site(faces: gpd.GeoDataFrame) -> Site | None:
     if faces.crs is None or len(faces) == 0:
         return None
@@ -512,6 +751,7 @@ def solar_potential(
     roof_surfaces: gpd.GeoDataFrame | None = None,
     solids: gpd.GeoDataFrame | None = None,
     climate=None,
+    climate_days: str | None = None,
     spacing_m: float = SPACING_M,
     year: int = DEFAULT_YEAR,
     sun_binning: str | None = "tregenza",
@@ -519,19 +759,26 @@ def solar_potential(
     albedo: float = irr.ALBEDO,
     svf_rays: int = SVF_RAYS,
     neighbour_radius_m: float | None = NEIGHBOUR_RADIUS_M,
-    terrain=None,
+    terrain="auto",
+    vegetation="auto",
     scene=None,
     shading: bool = True,
     pv_density_kw_m2: float = pv.PV_DENSITY_KW_M2,
     coverage: float = pv.COVERAGE_RATIO,
-    performance_ratio: float = pv.PERFORMANCE_RATIO,
-    emission_factor_kg_per_kwh: float | None = None,
+    pv_model: str = "pvwatts",
+    performance_ratio: float | None = None,
+    min_kwh_m2_year: float | None = None,
+    min_irradiation_frac: float = MIN_IRRADIATION_FRAC,
     face_options: dict | None = None,
     orientation_step_deg: float | None = ORIENTATION_STEP_DEG,
     keep_points: bool = False,
+    hourly=None,
     progress: bool = True,
+    max_weather_distance_km: float | None = None,
 ) -> SolarResult:
-    """Annual rooftop irradiation, PV potential and avoided CO2 per roof face and per building.
+    """Annual rooftop irradiation and PV potential per roof face and per building.
+
+    Energy only; ``numazu_geo.co2.add_avoided_co2(result)`` adds ``co2_avoided_kg_year``.
 
     Parameters
     ----------
@@ -544,6 +791,8 @@ def solar_potential(
         skip reading.
     climate : None (the APPROXIMATE Numazu default at the data's location), a
         :class:`~numazu_geo.solar.climate.Climate`, or an ``.epw`` / METPV ``.csv`` path.
+    climate_days : with the default climate, ``"monthly"`` for one average day per month (quick
+        previews) instead of every hour.
     spacing_m : sample spacing on roofs (m).
     year : calendar year of the timestamps for the default climate and file readers.
     sun_binning : ``"tregenza"`` (default, one ray per sky patch the sun visits) or None (one ray
@@ -552,30 +801,48 @@ def solar_potential(
     albedo : ground reflectance (default 0.18, urban).
     svf_rays : hemisphere rays per point for the sky view factor.
     neighbour_radius_m : scene radius around each tile for large scenes (None = whole scene).
-    terrain : optional terrain triangles (K, 3, 3) in the same CRS, added to the scene.
+    terrain : terrain that casts shade: ``"auto"`` (default: PLATEAU ``dem`` files found beside
+        ``bldg`` in the source's dataset folder or zip; none found, none used), None, a
+        :class:`~numazu_geo.citygml.terrain.TriangleSet`, triangles (K, 3, 3) in the faces' CRS,
+        or a path (dem ``.gml``/folder/zip, or a GeoTIFF DEM) for
+        :func:`~numazu_geo.citygml.terrain.read_terrain`.
+    vegetation : trees that cast shade, as ``terrain`` (PLATEAU ``veg`` files,
+        :func:`~numazu_geo.citygml.terrain.read_vegetation`). Trees are opaque
+        (``data/solar_defaults.csv`` ``tree_transmittance = 0``: no published transmittance for
+        PLATEAU tree models was found, so tree shading is an upper bound).
     scene : a ready :class:`~numazu_geo.solar.shading.ShadingScene` (reused across runs); then
         ``solids`` and ``terrain`` are not needed.
     shading : False to skip ray casting (unobstructed roofs).
-    pv_density_kw_m2, coverage, performance_ratio : PV assumptions (0.167, 0.8, 0.88).
-    emission_factor_kg_per_kwh : grid factor; default the latest verified TEPCO Energy Partner
-        adjusted factor (``data/emission_factors.csv``).
+    pv_density_kw_m2, coverage : PV capacity per m2 of panel and panel share of the usable area
+        (0.167 kW/m2, 0.8; PLATEAU SolarPotential).
+    pv_model : ``"pvwatts"`` (default; temperature-aware pvlib chain, :mod:`~numazu_geo.solar.pv`)
+        or ``"plateau"`` (PLATEAU SolarPotential's ``P x H x 0.88``, to compare with MLIT results).
+    performance_ratio : with ``pv_model="plateau"``, the factor K (default 0.88).
+    min_kwh_m2_year : minimum annual (shaded) plane-of-array irradiation of a viable face; default
+        ``min_irradiation_frac`` (0.6) x the climate's annual horizontal irradiation. Faces below
+        it keep their irradiation but get ``viable = False`` and add 0 kW / kWh.
     face_options : keyword arguments for :func:`~numazu_geo.solar.roofs.roof_faces`
         (``min_area_m2``, ``max_tilt_deg``, ``flat_mount_tilt_deg``, ...).
     orientation_step_deg : optional rounding of panel tilt/azimuth (deg) so faces share
         irradiation bases (faster on large districts; 0.25 deg costs at most ~0.2 %). Default None:
         exact angles.
     keep_points : keep per-point results (``result.points``) for roof heat maps.
+    hourly : building keys (or True for all buildings) whose AC output for every timestamp of the
+        climate goes into ``result.hourly`` (kWh, timestamps x buildings; sums to ``kwh_year``).
+        Default None: annual and monthly only (the fast path is unchanged).
     progress : tqdm progress bars.
+    max_weather_distance_km : how far a weather file's site may lie from the buildings
+        (:func:`~numazu_geo.solar.climate.climate_for_site`; default: warn beyond 50 km, refuse a
+        site outside Japan for buildings in Japan). The sun is always computed at the buildings.
 
     Returns
     -------
     SolarResult with ``.buildings`` (keyed by ``building_key``: ``building_id`` where present, else
     ``gml_id``), ``.faces`` (keyed by ``face_id``), ``.points`` and ``.summary()``.
 
-    Buildings without roof surfaces or usable faces get 0 kW / 0 kWh / 0 kg and a ``reason``;
+    Buildings without roof surfaces or usable faces get 0 kW / 0 kWh and a ``reason``;
     their per-m2 values (``kwh_m2_year``, ``shading_loss``, ``sky_view_factor``) are NaN.
     """
-    from numazu_geo.co2 import emission_factor
     from numazu_geo.solar.roofs import roof_faces, sample_points
 
     buildings, roof_surfaces, solids = _resolve_inputs(
@@ -592,22 +859,22 @@ def solar_potential(
 
     site = _data_site(faces)
     if climate is None:
-        clim = default_climate(year, site=site)
-        if site is not None and _distance_km(site, default_site()) > DEFAULT_CLIMATE_RANGE_KM:
-            log.warning(
-                "solar_potential: the data lie %.0f km from Numazu; the default climate uses Numazu's "
-                "sunshine normal (pass climate= with local weather)", _distance_km(site, default_site()),
-            )  # fmt: skip
+        clim = default_climate(site, year, days=climate_days)
+        log.info("solar_potential: %s", clim.source)
     else:
         clim = load_climate(climate, year=year, site=site)
+        clim = climate_for_site(clim, site, max_distance_km=max_weather_distance_km)  # sun at the buildings
 
+    context = {}
+    if shading and scene is None and len(samples):
+        terrain, vegetation, context = _context_triangles(buildings_or_source, buildings, terrain, vegetation, faces)
     if not shading:
         scene = None
     elif scene is None and len(samples):
         from numazu_geo.solar.shading import ShadingScene
 
         if solids is not None and len(solids):
-            scene = ShadingScene.from_solids(solids, terrain=terrain)
+            scene = ShadingScene.from_solids(solids, terrain=terrain)  # terrain here includes the trees
         elif terrain is not None:
             scene = ShadingScene(np.zeros((0, 3, 3)), terrain=terrain)
         else:
@@ -618,10 +885,27 @@ def solar_potential(
         orientation_step_deg=orientation_step_deg, progress=progress,
     )  # fmt: skip
 
-    factor = float(emission_factor()["adjusted_kg_per_kwh"]) if emission_factor_kg_per_kwh is None else float(
-        emission_factor_kg_per_kwh
+    if pv_model not in pv.PV_MODELS:
+        raise ValueError(f"solar_potential: pv_model must be one of {pv.PV_MODELS}, not {pv_model!r}")
+    threshold = (
+        float(min_kwh_m2_year) if min_kwh_m2_year is not None else float(min_irradiation_frac) * clim.annual_kwh_m2("ghi")
     )
-    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, performance_ratio, factor)
+    if pv_model == "plateau":
+        performance_ratio = pv.PLATEAU_FACTOR if performance_ratio is None else float(performance_ratio)
+        pr_month = np.full((len(faces), 12), performance_ratio)
+        pv_description = f"PLATEAU SolarPotential form E = P x H x {performance_ratio:g}"
+    else:
+        if performance_ratio is not None:
+            raise ValueError("solar_potential: performance_ratio= applies to pv_model='plateau' only")
+        pr_month = pv.monthly_performance_ratio(
+            faces["panel_tilt_deg"].to_numpy(dtype=float), faces["panel_azimuth_deg"].to_numpy(dtype=float), clim,
+            albedo=albedo, model=model,
+        )  # fmt: skip
+        pv_description = (
+            f"pvlib PVWatts: physical IAM, SAPM {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
+            f"losses {pv.system_losses_pct():.1f} % (no shading term), inverter {pv.ETA_INV_NOM:g}"
+        )
+    faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, pr_month, threshold)
     buildings_out = _building_results(buildings, faces_out)
     pts = None
     if keep_points and points is not None:
@@ -636,25 +920,76 @@ def solar_potential(
         "spacing_m": spacing_m, "sun_binning": sun_binning, "model": model, "albedo": albedo,
         "svf_rays": svf_rays, "neighbour_radius_m": neighbour_radius_m, "shading": bool(scene is not None),
         "orientation_step_deg": orientation_step_deg,
-        "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "performance_ratio": performance_ratio,
-        "emission_factor_kg_per_kwh": factor, "climate_source": clim.source,
+        "pv_density_kw_m2": pv_density_kw_m2, "coverage": coverage, "pv_model": pv_model,
+        "pv_description": pv_description, "performance_ratio": performance_ratio, "min_kwh_m2_year": threshold,
+        "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate), "rays_cast": int(table.attrs.get("rays_cast", 0)),
     }  # fmt: skip
+    params.update(context)
+    params["provenance"] = _provenance(clim, params, buildings)
     for gdf in (faces_out, buildings_out):
         gdf.attrs["solar_parameters"] = params
-    return SolarResult(buildings_out, faces_out, pts, clim, params)
+        gdf.attrs["provenance"] = params["provenance"]
+    hourly_kwh = None
+    if hourly is not None and hourly is not False:
+        from numazu_geo.solar.hourly import building_hourly_pv
+
+        hourly_kwh = building_hourly_pv(faces_out, samples, scene, clim, hourly, params, progress=progress)
+    return SolarResult(buildings_out, faces_out, pts, clim, params, hourly_kwh)
 
 
-def _face_results(faces, table, density, coverage, pr, factor) -> gpd.GeoDataFrame:
+def _provenance(clim: Climate, params: dict, buildings) -> dict:
+    """Provenance of a run (:mod:`numazu_geo.provenance`); the emission factor is added by
+    ``numazu_geo.co2.add_avoided_co2`` (its ``attrs["co2_factor"]``)."""
+    from numazu_geo.provenance import run_date, software
+
+    meta = dict(getattr(clim, "meta", {}) or {})
+    credits = []
+    src = (getattr(buildings, "attrs", {}) or {}).get("data_credit") if buildings is not None else None
+    if src:
+        credits.extend([src] if isinstance(src, str) else list(src))
+    credits.extend(meta.get("data_credit") or [])
+    prov = {
+        "climate_source": clim.source,
+        "climate_approximate": bool(clim.approximate),
+        "climate_station": meta.get("station"),
+        "climate_station_distance_km": meta.get("station_distance_km"),
+        "weather_site_distance_km": getattr(clim, "site_distance_km", None),
+        "pv_model": params.get("pv_model", "plateau"),
+        "pv_description": params.get("pv_description", ""),
+        "terrain": params.get("terrain_source"),
+        "vegetation": params.get("vegetation_source"),
+        "run_date": run_date(),
+        "software": software(),
+        "data_credit": credits,
+    }
+    return {k: v for k, v in prov.items() if v is not None}
+
+
+def _face_results(faces, table, density, coverage, pr_month, threshold) -> gpd.GeoDataFrame:
     out = faces.copy()
     for col in table.columns:
         out[col] = table[col].to_numpy()
     computed = out["n_points"].to_numpy() > 0
     area = np.where(computed, np.nan_to_num(out["area_m2"].to_numpy(dtype=float)), 0.0)
+    h_year = out["kwh_m2_year"].to_numpy(dtype=float)
+    viable = computed & (np.nan_to_num(h_year) >= threshold)
     out["usable_area_m2"] = area
-    out["kw"] = pv.pv_capacity_kw(area, density_kw_m2=density, coverage=coverage)
-    out["kwh_year"] = pv.pv_yield_kwh(out["kw"].to_numpy(), out["kwh_m2_year"].to_numpy(), performance_ratio=pr)
-    out["co2_avoided_kg_year"] = out["kwh_year"] * factor
+    out["viable"] = viable
+    reason = out["reason"].astype(object).to_numpy().copy() if "reason" in out else np.full(len(out), "", object)
+    low = computed & ~viable
+    reason[low] = [f"annual irradiation {h:.0f} kWh/m2 below the viability threshold {threshold:.0f}" for h in h_year[low]]
+    out["reason"] = reason
+    out["viable_area_m2"] = np.where(viable, area, 0.0)
+    out["kw"] = pv.pv_capacity_kw(out["viable_area_m2"].to_numpy(), density_kw_m2=density, coverage=coverage)
+    h_month = out[MONTH_COLUMNS].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        sy = np.nansum(h_month * pr_month, axis=1) / pv.STC_IRRADIANCE_KW_M2
+    sy = np.where(computed & np.isfinite(h_year), sy, np.nan)
+    out["specific_yield_kwh_kwp"] = sy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["performance_ratio"] = np.where(h_year > 0, sy / h_year, np.nan)
+    out["kwh_year"] = out["kw"].to_numpy() * np.nan_to_num(sy)
     return out
 
 
@@ -681,14 +1016,21 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     agg["n_usable_faces"] = gsum(w > 0)
     agg["roof_area_m2"] = gsum(np.nan_to_num(f["area_m2"].to_numpy(dtype=float)))
     agg["usable_area_m2"] = gsum(w)
+    agg["viable_area_m2"] = gsum(np.nan_to_num(f["viable_area_m2"].to_numpy(dtype=float)))
+    agg["n_viable_faces"] = gsum(f["viable"].to_numpy(dtype=bool))
     for col in ["kwh_m2_year", *MONTH_COLUMNS, "unshaded_kwh_m2_year", "sky_view_factor"]:
         agg[col] = wmean(col)
     shaded = gsum(np.nan_to_num(f["kwh_m2_year"].to_numpy(dtype=float)) * w)
     unshaded = gsum(np.nan_to_num(f["unshaded_kwh_m2_year"].to_numpy(dtype=float)) * w)
     with np.errstate(invalid="ignore", divide="ignore"):
         agg["shading_loss"] = np.where(unshaded > 0, np.clip(1.0 - shaded / np.where(unshaded > 0, unshaded, 1), 0, 1), np.nan)
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year"):
+    for col in ("kw", "kwh_year"):
         agg[col] = gsum(np.nan_to_num(f[col].to_numpy(dtype=float)))
+    kwh_poa = gsum(np.nan_to_num(f["kw"].to_numpy(dtype=float) * f["kwh_m2_year"].to_numpy(dtype=float)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agg["specific_yield_kwh_kwp"] = np.where(agg["kw"] > 0, agg["kwh_year"] / agg["kw"].where(agg["kw"] > 0, 1), np.nan)
+        agg["performance_ratio"] = np.where(kwh_poa > 0, agg["kwh_year"] / np.where(kwh_poa > 0, kwh_poa, 1), np.nan)
+    agg["viable"] = agg["n_viable_faces"].to_numpy() > 0
     reason = np.full(n, "", dtype=object)
     empty = np.nonzero(agg["usable_area_m2"].to_numpy() <= 0)[0]
     if len(empty):
@@ -697,6 +1039,9 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         top = sub.groupby("_code")["reason"].agg(lambda r: r.astype(str).value_counts().index[0]) if len(sub) else {}
         for c in empty:
             reason[c] = f"no usable roof faces ({top.get(c, 'no sample points') if len(sub) else 'no sample points'})"
+    low = np.nonzero((agg["usable_area_m2"].to_numpy() > 0) & ~agg["viable"].to_numpy())[0]
+    for c in low:
+        reason[c] = "no viable roof faces (annual irradiation below the viability threshold)"
     agg["reason"] = reason
     if buildings is None:
         geom = faces.geometry.apply(lambda g: shapely.force_2d(g) if g is not None else None)
@@ -712,10 +1057,11 @@ def _building_results(buildings, faces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         base = base.drop(columns=[c for c in agg.columns if c in base.columns and c != "building_key"])
     out = base.merge(agg, on="building_key", how="left")
     out = gpd.GeoDataFrame(out, geometry=base.geometry.name, crs=base.crs)
-    for col in ("kw", "kwh_year", "co2_avoided_kg_year", "roof_area_m2", "usable_area_m2"):
+    for col in ("kw", "kwh_year", "roof_area_m2", "usable_area_m2", "viable_area_m2"):
         out[col] = out[col].astype(float).fillna(0.0)
-    for col in ("n_faces", "n_usable_faces"):
+    for col in ("n_faces", "n_usable_faces", "n_viable_faces"):
         out[col] = out[col].fillna(0).astype(int)
+    out["viable"] = out["viable"].astype("boolean").fillna(False).astype(bool)
     out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), "no roof surfaces")
     out.attrs = dict(getattr(buildings, "attrs", {}) or {})
     return out

@@ -1,0 +1,265 @@
+"""Hourly PV output of chosen buildings, consistent with the annual result.
+
+The annual pipeline (:func:`~numazu_geo.solar.potential.roof_irradiance`) sums irradiation per
+month and per sun bin, which is all an annual or monthly figure needs and keeps the annual path
+fast. For an energy balance (:mod:`numazu_geo.energy`) a building needs its output for every hour
+of the climate year; this module recomputes it for the chosen buildings only, with the same
+decomposition:
+
+* beam + circumsolar of each timestamp x the share of the face's sample points that see the
+  direction of the sun bin the timestamp falls in (the same rays, the same bins as the annual
+  run; circumsolar light outside the sun rows counts as diffuse, as there);
+* isotropic + horizon diffuse x the face's area-weighted sky view factor;
+* ground-reflected light unshaded.
+
+Summed over the year this is exactly the face's ``kwh_m2_year`` of the annual run (the same
+linear sums in another order; for scenes above ``SUBSET_MIN_TRIANGLES`` the neighbourhood
+sub-scene is cut around the chosen faces rather than around the annual run's tile, which can
+shift a face by the shade of buildings near the 300 m edge). AC energy per hour comes from the
+PV model the result used (:func:`monthly_ratio` and :func:`ac_kwh`, the one place to extend when
+another PV model lands).
+
+Memory: one float64 per building and timestamp (70 kB per building for 8,760 hours).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from numazu_geo.solar import irradiance as irr
+from numazu_geo.solar import pv
+
+log = logging.getLogger(__name__)
+
+#: Faces per chunk when building hourly (faces x timestamps) arrays (~70 MB per component).
+CHUNK_FACES = 128
+#: Largest hourly table (bytes) built without being asked by name: 2 GB (numazu-geo choice, a
+#: quarter of a small 8 GB machine; ~28,000 buildings x 8,760 h). Above it, ``hourly=True`` asks
+#: for the buildings to be named (or ``max_bytes=`` raised).
+HOURLY_MAX_BYTES = 2_000_000_000
+#: PV models :func:`ac_kwh` knows. "plateau": AC = kW x POA (kWh/m2 per hour) x factor K (JIS C
+#: 8907 form, MLIT PLATEAU SolarPotential); "pvwatts": AC = kW x POA x the face's monthly
+#: performance ratio of the pvlib PVWatts chain (``pv.monthly_performance_ratio``), the same
+#: ratio the annual yield applies to the shaded monthly irradiation (see :mod:`numazu_geo.solar.pv`).
+PV_MODELS = ("plateau", "pvwatts")
+
+
+def _plateau_factor(parameters: dict) -> float:
+    for key in ("performance_ratio", "plateau_factor"):
+        if parameters.get(key) is not None:
+            return float(parameters[key])
+    return float(getattr(pv, "PLATEAU_FACTOR", pv.PERFORMANCE_RATIO))
+
+
+def monthly_ratio(parameters: dict, climate, tilt_deg, azimuth_deg) -> np.ndarray:
+    """(F, 12) performance ratio per face and month of the result's PV model."""
+    model = parameters.get("pv_model", "plateau")
+    n = len(np.atleast_1d(tilt_deg))
+    if model == "plateau":
+        return np.full((n, 12), _plateau_factor(parameters))
+    if model == "pvwatts":
+        ratio = getattr(pv, "monthly_performance_ratio", None)
+        if ratio is None:
+            raise NotImplementedError("pv_model='pvwatts' needs numazu_geo.solar.pv.monthly_performance_ratio")
+        return np.asarray(ratio(tilt_deg, azimuth_deg, climate, albedo=parameters.get("albedo"),
+                                model=parameters.get("model")), dtype=float)  # fmt: skip
+    raise NotImplementedError(
+        f"hourly PV output is not implemented for pv_model={model!r} (known: {PV_MODELS}); "
+        "see numazu_geo.solar.hourly.ac_kwh"
+    )
+
+
+def ac_kwh(kw, poa_kwh_m2, pr_month, months) -> np.ndarray:
+    """AC energy per face and timestamp (kWh), (F, T), from hourly plane-of-array irradiation.
+
+    ``poa_kwh_m2`` (F, T): shaded POA irradiation of each timestamp (kWh/m2); ``kw`` (F,): the
+    faces' capacity; ``pr_month`` (F, 12): the PV model's performance ratio per face and month
+    (:func:`monthly_ratio`); ``months`` (T,): month 1-12 of each timestamp. The single place where
+    hourly output follows the annual result's PV model (``kwh_year = kW x sum_m H_m x PR_m``), so
+    the hours sum to the annual yield. NaN ratios (months without light) count as 0.
+    """
+    pr = np.nan_to_num(np.asarray(pr_month, dtype=float))[:, np.asarray(months, dtype=np.int64) - 1]
+    return np.nan_to_num(np.asarray(kw, dtype=float))[:, None] * np.asarray(poa_kwh_m2, dtype=float) * pr
+
+
+def _select_buildings(faces, hourly) -> list:
+    keys = pd.unique(faces["building_key"].astype(object)) if len(faces) else []
+    if hourly is True:
+        return list(keys)
+    if isinstance(hourly, (str, bytes)) or not hasattr(hourly, "__iter__"):
+        hourly = [hourly]
+    want = list(dict.fromkeys(hourly))
+    return want
+
+
+def face_hourly_poa(
+    faces,
+    samples,
+    scene,
+    climate,
+    *,
+    albedo: float = irr.ALBEDO,
+    model: str = irr.TRANSPOSITION_MODEL,
+    sun_binning: str | None = "tregenza",
+    svf_rays: int | None = None,
+    neighbour_radius_m: float | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Shaded plane-of-array irradiation (kWh/m2) of each face in each timestamp: (F, T).
+
+    ``faces`` and ``samples`` (positional ``samples.face_index`` into ``faces``) as for
+    :func:`~numazu_geo.solar.potential.roof_irradiance`; ``scene`` None means unshaded. Faces
+    without sample points get 0. Each timestamp's value is irradiance x ``weight_h`` / 1000.
+    """
+    from numazu_geo.solar.potential import SUBSET_MIN_TRIANGLES, sun_bins
+    from numazu_geo.solar.shading import DEFAULT_SVF_RAYS, NEIGHBOUR_RADIUS_M
+
+    svf_rays = DEFAULT_SVF_RAYS if svf_rays is None else svf_rays
+    inputs = irr.climate_inputs(climate)
+    bins = sun_bins(inputs, sun_binning)
+    n_t = len(inputs)
+    w = inputs["weight_h"].to_numpy() / 1000.0
+    active = np.nonzero(((inputs["ghi"].to_numpy() > 0) | (inputs["dni"].to_numpy() > 0)) & (w > 0))[0]
+    sun_pos = np.searchsorted(active, bins.hour_rows)
+    in_active = (sun_pos < len(active)) & (active[np.minimum(sun_pos, max(len(active) - 1, 0))] == bins.hour_rows)
+    sun_cols = sun_pos[in_active]  # columns of ``active`` that are sun rows
+    sun_dir = bins.bin_dir[bins.hour_bin[in_active]]  # direction index of each of those columns
+    sub = inputs.iloc[active]
+
+    fi = np.asarray(samples.face_index, dtype=np.int64)
+    xyz = np.asarray(samples.xyz, dtype=float)
+    nrm = np.asarray(getattr(samples, "panel_normal", samples.normal), dtype=float)
+    parea = np.asarray(samples.area_m2, dtype=float)
+    n_faces = len(faces)
+    out = np.zeros((n_faces, n_t))
+    sampled = np.unique(fi)
+    if len(sampled) == 0 or len(active) == 0:
+        return out
+
+    if scene is not None and getattr(scene, "n_triangles", 0) > SUBSET_MIN_TRIANGLES and neighbour_radius_m is not None:
+        b = (xyz[:, 0].min(), xyz[:, 1].min(), xyz[:, 0].max(), xyz[:, 1].max())
+        scene = scene.subset_around(b, neighbour_radius_m or NEIGHBOUR_RADIUS_M)
+    # per point: which sun directions it sees, and its sky view factor (the annual run's rays)
+    if scene is None:
+        vis = np.ones((len(fi), len(bins.directions)), dtype=bool)
+        svf = np.ones(len(fi))
+    else:
+        vis = scene.patch_visible(xyz, nrm, bins.directions)
+        with np.errstate(invalid="ignore"):
+            vis |= (nrm @ bins.directions.T) <= 0
+        svf = scene.sky_view_factor(xyz, nrm, n_rays=svf_rays)
+    svf = np.where(np.isfinite(svf), svf, 0.0)
+    wgt = np.where(np.isfinite(xyz).all(axis=1), parea, 0.0)
+    wsum = np.bincount(fi, weights=wgt, minlength=n_faces)
+    safe = np.where(wsum > 0, wsum, 1.0)
+    face_svf = np.bincount(fi, weights=wgt * svf, minlength=n_faces) / safe
+    face_vis = np.zeros((n_faces, vis.shape[1]))
+    np.add.at(face_vis, fi, vis * wgt[:, None])
+    face_vis /= safe[:, None]
+
+    tilt = faces["panel_tilt_deg"].to_numpy(dtype=float)
+    azim = faces["panel_azimuth_deg"].to_numpy(dtype=float)
+    sampled = sampled[(wsum[sampled] > 0) & np.isfinite(tilt[sampled]) & np.isfinite(azim[sampled])]
+    wa = w[active]
+    not_sun = np.ones(len(active), bool)
+    not_sun[sun_cols] = False
+    for s in tqdm(range(0, len(sampled), CHUNK_FACES), desc="hourly PV", unit="chunk", disable=not progress):
+        fl = sampled[s : s + CHUNK_FACES]
+        comp = irr.poa_components(
+            tilt[fl], azim[fl], sub["zenith"], sub["azimuth"], sub["dni"], sub["ghi"], sub["dhi"],
+            sub["dni_extra"], sub["airmass"], albedo=albedo, model=model,
+        )  # fmt: skip
+        beam_like = comp["beam"] + comp["circumsolar"]
+        shade = np.ones((len(fl), len(active)))
+        shade[:, sun_cols] = face_vis[fl][:, sun_dir]
+        diffuse = comp["isotropic"] + comp["horizon"] + beam_like * not_sun  # as in face_basis
+        poa = (beam_like * (~not_sun) * shade + face_svf[fl, None] * diffuse + comp["ground"]) * wa
+        out[np.ix_(fl, active)] = poa
+    return out
+
+
+def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict, *, progress: bool = False,
+                       max_bytes: int = HOURLY_MAX_BYTES) -> pd.DataFrame:
+    """Hourly AC energy (kWh) of the buildings ``hourly`` names (True: all): timestamps x buildings.
+
+    ``faces`` is the annual result's face table (``building_key``, ``kw``, panel angles),
+    ``samples`` its sample points (``face_index`` positional into ``faces``) and ``scene`` the
+    shading scene the annual run used. Index: the climate's timestamps (Asia/Tokyo, mid-interval);
+    columns: ``building_key``. ``attrs`` records the PV model, climate and unit.
+    """
+    keys = _select_buildings(faces, hourly)
+    need = 8 * len(keys) * len(climate.times)
+    if need > max_bytes:
+        raise MemoryError(
+            f"hourly PV for {len(keys):,} buildings x {len(climate.times):,} timestamps needs {need / 1e9:.1f} GB "
+            f"(limit {max_bytes / 1e9:.1f} GB): name the buildings (hourly=[ids]) or run per mesh"
+        )
+    known = set(faces["building_key"].astype(object)) if len(faces) else set()
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise KeyError(
+            f"hourly PV: {len(unknown)} building(s) not in the result's roof faces: {unknown[:5]} "
+            "(use building_key values: building_id, else gml_id)"
+        )
+    face_key = faces["building_key"].astype(object).to_numpy()
+    chosen = np.isin(face_key, np.asarray(keys, dtype=object))
+    idx = np.nonzero(chosen)[0]
+    fi = np.asarray(samples.face_index, dtype=np.int64)
+    pmask = np.isin(fi, idx)
+    remap = np.full(len(faces), -1, dtype=np.int64)
+    remap[idx] = np.arange(len(idx))
+    from numazu_geo.solar.roofs import RoofSamples
+
+    sub_samples = RoofSamples(
+        samples.xyz[pmask], samples.normal[pmask], remap[fi[pmask]], samples.area_m2[pmask],
+        getattr(samples, "panel_normal", samples.normal)[pmask], samples.spacing_m,
+    )  # fmt: skip
+    sub_faces = faces.iloc[idx]
+    poa = face_hourly_poa(
+        sub_faces, sub_samples, scene, climate,
+        albedo=parameters.get("albedo", irr.ALBEDO), model=parameters.get("model", irr.TRANSPOSITION_MODEL),
+        sun_binning=parameters.get("sun_binning", "tregenza"), svf_rays=parameters.get("svf_rays"),
+        neighbour_radius_m=parameters.get("neighbour_radius_m"), progress=progress,
+    )  # fmt: skip
+    kw = np.where(sub_faces["n_points"].to_numpy() > 0, sub_faces["kw"].to_numpy(dtype=float), 0.0)
+    pr_month = monthly_ratio(parameters, climate, sub_faces["panel_tilt_deg"].to_numpy(dtype=float),
+                             sub_faces["panel_azimuth_deg"].to_numpy(dtype=float))  # fmt: skip
+    face_ac = ac_kwh(kw, poa, pr_month, climate.times.month)
+    codes = pd.Index(keys).get_indexer(face_key[idx])
+    by_building = np.zeros((len(keys), face_ac.shape[1]))
+    np.add.at(by_building, codes, face_ac)
+    out = pd.DataFrame(by_building.T, index=climate.times, columns=pd.Index(keys, dtype=object, name="building_key"))
+    out.attrs.update(
+        unit="kWh AC per timestamp", pv_model=parameters.get("pv_model", "plateau"),
+        climate_source=climate.source, climate_approximate=bool(climate.approximate),
+    )  # fmt: skip
+    return out
+
+
+def hourly_pv(result, buildings=True, *, solids=None, scene=None, terrain=None, progress: bool = False) -> pd.DataFrame:
+    """Hourly AC output of ``buildings`` (keys, or True for all) of an existing SolarResult.
+
+    The follow-up form of ``solar_potential(..., hourly=...)``: the roof samples are redrawn from
+    ``result.faces`` with the run's spacing and, when the run was shaded, the scene is rebuilt from
+    ``solids`` (and ``terrain``) or taken from ``scene``; the same scene gives the same hours.
+    """
+    from numazu_geo.solar.roofs import sample_points
+
+    params = dict(result.parameters)
+    if params.get("shading") and scene is None:
+        if solids is None:
+            raise ValueError(
+                "hourly_pv: the result was computed with shading; pass solids= (read_solids) or scene= "
+                "so the hourly output is shaded the same way (or use solar_potential(..., hourly=...))"
+            )
+        from numazu_geo.solar.shading import ShadingScene
+
+        scene = ShadingScene.from_solids(solids, terrain=terrain)
+    faces = result.faces.reset_index(drop=True)
+    samples = sample_points(faces, params.get("spacing_m", 1.0))
+    return building_hourly_pv(faces, samples, scene if params.get("shading") else None, result.climate, buildings,
+                              params, progress=progress)  # fmt: skip

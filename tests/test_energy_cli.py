@@ -1,0 +1,63 @@
+"""`numazu-geo energy` and `numazu-geo resilience` end to end on a small sample district."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from numazu_geo.cli import main
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory):
+    from numazu_geo.sample import make_district
+
+    return make_district(tmp_path_factory.mktemp("cli") / "d", n_buildings=40, seed=7, public_buildings=2, progress=False)
+
+
+def test_energy_cli_writes_the_ledger(district, tmp_path, capsys):
+    import numazu_geo as ng
+    from numazu_geo.io import to_parquet
+
+    b = ng.read_buildings(district.path, progress=False)
+    src = to_parquet(b, tmp_path / "buildings.parquet")
+    solar = pd.DataFrame({"building_key": b["building_id"], "kwh_year": 1000.0})
+    sol = to_parquet(gpd.GeoDataFrame(solar, geometry=b.geometry.values, crs=b.crs), tmp_path / "solar.parquet")
+    assert main(["energy", str(src), "-o", str(tmp_path / "ledger.parquet"), "--solar", str(sol),
+                 "--summary", str(tmp_path / "by_mesh.csv"), "--by", "mesh"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "with a cited intensity" in out and "t-CO2/yr" in out
+    led = gpd.read_parquet(tmp_path / "ledger.parquet")
+    assert len(led) == len(b) and {"co2_kg_year", "pv_coverage_frac", "energy_reason"} <= set(led.columns)
+    summary = pd.read_csv(tmp_path / "by_mesh.csv", encoding="utf-8-sig")
+    assert summary["n_buildings"].sum() == len(b)
+    assert main(["energy", str(tmp_path / "nope.parquet"), "-o", str(tmp_path / "x.parquet")]) == 1
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_resilience_cli(district, tmp_path, capsys):
+    out_path = tmp_path / "shelters.parquet"
+    args = ["resilience", str(district.path), "--critical-load-kw", "1.5", "--battery-kwh", "13.5", "--evs", "1",
+            "--max-hours", "96", "--spacing", "4", "--no-progress", "-o", str(out_path)]  # fmt: skip
+    assert main(args) == 0
+    t = gpd.read_parquet(out_path)
+    assert len(t) == 2 and t.crs is not None
+    assert (t["pv_median_h"] <= t["pv_battery_median_h"]).all()
+    assert (t["pv_battery_median_h"] <= t["pv_battery_ev_median_h"]).all()
+    assert np.isfinite(t["gain_h_per_battery_kwh"]).all()
+    assert "2 shelters" in capsys.readouterr().out
+    # an unknown shelter id: one clear error, no output file
+    bad = tmp_path / "bad.parquet"
+    assert main(["resilience", str(district.path), "--critical-load-kw", "1", "--shelters", "no-such-id", "-o", str(bad)]) == 1
+    assert "no-such-id" in capsys.readouterr().err and not bad.exists()
+
+
+def test_outputs_checked_before_work(district, tmp_path, capsys):
+    bad = tmp_path / "ledger.xlsx"
+    assert main(["energy", str(tmp_path / "missing.parquet"), "-o", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "unsupported ledger output format" in err and "missing.parquet" not in err  # the output is checked first
+    assert main(["resilience", str(district.path), "--critical-load-kw", "1", "-o", str(tmp_path / "s.txt")]) == 1
+    assert "unsupported shelter table output format" in capsys.readouterr().err
