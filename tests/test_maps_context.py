@@ -80,6 +80,7 @@ def test_year_and_city_from_dataset_names():
     assert credits.dataset_year("udx/bldg/53392633_bldg_6697_2_op.gml") is None
     assert city_code_from_path("suginami13115_2024_53394503_tran_6697_op.gml") == "13115"
     assert city_code_from_path("22203_numazu-shi_city_2023_citygml_1_op.zip") == "22203"
+    assert city_code_from_path("takaoka16202_2024_oyabegawa_55360704_fld_6697_l2.gml") == "16202"
 
 
 def test_sample_district_keeps_its_synthetic_credit(district):
@@ -96,10 +97,12 @@ def test_caption_says_climate_model_and_date():
     ja, en = maps.caption(gdf, "ja"), maps.caption(gdf, "en")
     assert "沼津市" in ja and "APPROXIMATE default" in ja and "概算値" in ja and "long tail" not in ja
     assert "approximate, not measured" in en and "sky perez" in en and re.search(r"Made: \d{4}-\d\d-\d\d", en)
-    # a provenance dict the solar module may attach wins over what is derived
-    gdf.attrs["provenance"] = {"climate": "EPW Numazu 2020", "climate_approximate": False, "date": "2026-05-01"}
+    # the run's provenance (numazu_geo.provenance, attached by solar_potential) wins over what is derived
+    gdf.attrs["provenance"] = {"climate_source": "numazu_2020.epw", "climate_approximate": False,
+                               "run_date": "2026-05-01", "pv_model": "pvwatts"}
     en = maps.caption(gdf, "en")
-    assert "EPW Numazu 2020" in en and "approximate" not in en and "2026-05-01" in en
+    assert en.startswith("Data: 3D都市モデル（Project PLATEAU）沼津市")
+    assert "weather file numazu_2020.epw" in en and "approximate" not in en and "2026-05-01" in en and "pvwatts" in en
 
 
 # ------------------------------------------------------------------------------------------ features
@@ -302,3 +305,11 @@ def test_zip_dataset_credit_context_and_year(tmp_path):
     from numazu_geo.maps.district import context_source
 
     assert context_source(gdf) == str(Path(z.path).resolve())
+
+
+
+def test_write_table_csv_has_lonlat(tmp_path):
+    from numazu_geo.io import write_table
+
+    back = pd.read_csv(write_table(make_buildings(4), tmp_path / "b.csv"), encoding="utf-8-sig")
+    assert back["lon"].between(138.85, 138.87).all() and back["lat"].between(35.09, 35.11).all()

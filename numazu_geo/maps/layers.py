@@ -374,7 +374,7 @@ def buildings_layer(
     companions = []
     if neutral and caps:
         companions.append(AnalysisLayer(
-            "PolygonLayer", caps, id=(id or "buildings") + "-roofcaps", kind="roof_caps",
+            "PolygonLayer", caps, id=f"roofcaps-{id or uuid.uuid4().hex[:8]}", kind="roof_caps",
             get_polygon="polygon", get_fill_color="color", stroked=False, filled=True, extruded=False,
             pickable=False, opacity=1.0,
         ))
@@ -492,8 +492,9 @@ def green_view_layer(
     *,
     lang: str = "ja",
     cmap: str = DEFAULT_CMAP,
-    vmin: float | None = 0.0,
+    vmin: float | None = None,
     vmax: float | None = None,
+    stretch: bool = False,
     radius_m: float = GVI_POINT_RADIUS_M,
     height_per_pct_m: float = GVI_HEIGHT_PER_PCT_M,
     tooltip_columns=None,
@@ -503,33 +504,39 @@ def green_view_layer(
 
     Each point is a cylinder (``ColumnLayer``) of ``radius_m`` whose colour and height both show
     the value (height = :data:`GVI_MIN_HEIGHT_M` + value x ``height_per_pct_m``), so a 3D view
-    reads it from any angle. ``vmin``/``vmax`` default to 0 and the 98th percentile. GVI, sky and
-    building shares are percentages (0-100) as ``green_view_survey`` returns them. Points whose
-    photo failed (value missing) are low grey columns; rows without a position are left out.
-    (deck.gl's ScatterplotLayer draws wrongly under software WebGL, common on school PCs; columns
-    do not.)
+    reads it from any angle. Colours use the fixed 0-50 % range of ``gvi`` (twice MLIT's 25 %
+    level; ``data/map_color_domains.csv``) so surveys compare; ``stretch=True`` or ``vmin``/``vmax``
+    override it. GVI, sky and building shares are percentages (0-100) as ``green_view_survey``
+    returns them. Points whose photo failed (value missing) are low grey columns; rows without a
+    position are left out. (deck.gl's ScatterplotLayer draws wrongly under software WebGL, common
+    on school PCs; columns do not.)
     """
     check_lang(lang)
+    other = _other(lang)
     data = _to_lonlat(points, "green_view_layer")
     if color_by not in data.columns:
         raise KeyError(f"green_view_layer: no column {color_by!r} to colour by")
-    rgba, legend = colors_for(data[color_by], column=color_by, lang=lang, cmap=cmap, vmin=vmin, vmax=vmax)
+    rgba, legend, legends = _legends(data, color_by, lang, cmap, vmin, vmax, stretch, (160, 170, 190, 255))
     values = pd.to_numeric(data[color_by], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     heights = GVI_MIN_HEIGHT_M + np.where(np.isfinite(values), np.clip(values, 0, None), 0.0) * height_per_pct_m
-    columns = _present(data, tooltip_columns or GVI_TOOLTIP_COLUMNS, lang)
-    if "error" in data.columns:
-        columns.append("error")
-    rows = _records(data, columns)
+    cols = {}
+    for lg in (lang, other):
+        cols[lg] = _present(data, tooltip_columns or GVI_TOOLTIP_COLUMNS, lg)
+        if "error" in data.columns:
+            cols[lg].append("error")
+    rows = _records(data, sorted({c for v in cols.values() for c in v}))
     records = []
     for geom, row, color, h in zip(data.geometry, rows, rgba.tolist(), heights):
         if geom.geom_type != "Point":
             geom = geom.representative_point()
-        tip = _tooltip_html(row, columns, lang, heading=_heading(row, lang, "調査地点" if lang == "ja" else "Survey point"))
+        text = {lg: _tooltip_html(row, cols[lg], lg, heading=_heading(row, lg, "調査地点" if lg == "ja" else "Survey point"))
+                for lg in (lang, other)}
         records.append({"position": [round(geom.x, LONLAT_DECIMALS), round(geom.y, LONLAT_DECIMALS)],
-                        "height": round(float(h), 2), "color": color, "tooltip": tip})
+                        "height": round(float(h), 2), "color": color, "tooltip": text[lang],
+                        f"tooltip_{other}": text[other]})
     return AnalysisLayer(
         "ColumnLayer", records, id=id or f"greenview-{uuid.uuid4().hex[:8]}",
-        legend=legend, bounds_lonlat=_bounds(data), kind="green_view",
+        legend=legend, legends=legends, bounds_lonlat=_bounds(data), kind="green_view", source_frame=points,
         get_position="position", get_fill_color="color", get_elevation="height", radius=radius_m,
         disk_resolution=20, extruded=True, pickable=True, auto_highlight=True,
         highlight_color=[255, 80, 80, 220],
@@ -654,7 +661,7 @@ def context_layer(features: gpd.GeoDataFrame, kind: str | None = None, *, lang: 
     if kind == "luse" and color is None and "class_code" in data.columns:
         codes = data["class_code"].astype(str)
         order = {c: k for k, c in enumerate(sorted(codes.unique()))}
-        shade = np.array([0.85 + 0.3 * ((order[c] * 7) % 10) / 10 for c in codes])  # muted tones per class
+        shade = np.array([0.8 + 0.7 * ((order[c] * 7) % 10) / 10 for c in codes])  # muted tones per class
         colours = np.clip(base[None, :3] * shade[:, None], 0, 255).round().astype(int)
         colours = np.column_stack([colours, np.full(len(data), 255)]).tolist()
     else:
@@ -750,10 +757,9 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
 
             target = shapely.Point(near)
             if not geom.contains(target):
-                edge = nearest_points(geom, target)[0]
-                # a little inside the feature, so the label sits on the water, not on its bank
-                inner = geom.intersection(edge.buffer(max(geom.length, 1e-9) * 1e-3 + 2e-4))
-                pt = inner.representative_point() if not inner.is_empty else edge
+                # the part of the feature nearest the view (about 400 m across), labelled inside itself
+                piece = geom.intersection(target.buffer(geom.distance(target) + 0.004))
+                pt = piece.representative_point() if not piece.is_empty else nearest_points(geom, target)[0]
             else:
                 pt = target
         records.append({"position": [round(pt.x, LONLAT_DECIMALS), round(pt.y, LONLAT_DECIMALS),
