@@ -330,3 +330,18 @@ def test_sample_flood_and_tsunami_areas_agree_with_building_depths(tmp_path):
     wet = truth["flood_depth_m"].notna().to_numpy()
     assert wet.any() and inside[wet].mean() > 0.9
     assert [layer.kind for layer in maps.hazard_layers(district.path)] == ["hazard_fld", "hazard_tnm"]
+
+
+def test_address_and_name_are_read_and_shown(plateau_dir):
+    gdf = read_buildings(plateau_dir / SHUNAN_LOD1, progress=False)
+    assert gdf["address"].notna().all() and gdf["address"].str.startswith("山口県周南市").all()
+    named = gdf[gdf["name"].notna()]
+    assert "米光保育所" in set(named["name"])
+    layer = maps.buildings_layer(named, lang="ja")
+    tip = layer.data[0]["tooltip"]
+    assert named["name"].iloc[0] in tip and "住所" in tip and named["address"].iloc[0] in tip
+    assert "Address" in layer.data[0]["tooltip_en"]
+    ota = read_buildings(plateau_dir / OTA_LOD2, progress=False)
+    assert set(ota["address"]) == {"東京都大田区羽田空港三丁目"}
+    osaka = read_buildings(plateau_dir / OSAKA, progress=False)
+    assert osaka["address"].isna().all()  # the file has none: missing, not invented
