@@ -313,3 +313,35 @@ def test_write_table_csv_has_lonlat(tmp_path):
 
     back = pd.read_csv(write_table(make_buildings(4), tmp_path / "b.csv"), encoding="utf-8-sig")
     assert back["lon"].between(138.85, 138.87).all() and back["lat"].between(35.09, 35.11).all()
+
+
+def test_sample_flood_and_tsunami_areas_agree_with_building_depths(tmp_path):
+    import geopandas as gpd
+
+    from numazu_geo.sample import make_district
+
+    district = make_district(tmp_path / "d", n_buildings=200, seed=2026, progress=False)  # reaches the flood area
+    fld, tnm = read_features(district.path, "fld"), read_features(district.path, "tnm")
+    assert len(fld) >= 2 and len(tnm) >= 2 and fld["rank"].notna().all()
+    assert fld["name"].str.contains("狩野川").all()
+    truth = district.truth
+    pts = gpd.GeoSeries(gpd.points_from_xy(truth["lon"], truth["lat"]), crs=4326).to_crs(fld.crs)
+    inside = pts.within(fld.union_all().buffer(50.0)).to_numpy()  # the areas are traced on a 40 m grid
+    wet = truth["flood_depth_m"].notna().to_numpy()
+    assert wet.any() and inside[wet].mean() > 0.9
+    assert [layer.kind for layer in maps.hazard_layers(district.path)] == ["hazard_fld", "hazard_tnm"]
+
+
+def test_address_and_name_are_read_and_shown(plateau_dir):
+    gdf = read_buildings(plateau_dir / SHUNAN_LOD1, progress=False)
+    assert gdf["address"].notna().all() and gdf["address"].str.startswith("山口県周南市").all()
+    named = gdf[gdf["name"].notna()]
+    assert "米光保育所" in set(named["name"])
+    layer = maps.buildings_layer(named, lang="ja")
+    tip = layer.data[0]["tooltip"]
+    assert named["name"].iloc[0] in tip and "住所" in tip and named["address"].iloc[0] in tip
+    assert "Address" in layer.data[0]["tooltip_en"]
+    ota = read_buildings(plateau_dir / OTA_LOD2, progress=False)
+    assert set(ota["address"]) == {"東京都大田区羽田空港三丁目"}
+    osaka = read_buildings(plateau_dir / OSAKA, progress=False)
+    assert osaka["address"].isna().all()  # the file has none: missing, not invented

@@ -147,13 +147,14 @@ def cities(gdf, *, codelists=None) -> pd.DataFrame:
 
     n = len(gdf) if gdf is not None else 0
     codes, ids, sources = _column(gdf, "city_code"), _column(gdf, "building_id"), _column(gdf, "source_file")
-    codes = codes or [None] * n
-    ids = ids or [None] * n
-    sources = sources or [None] * n
-    frame = pd.DataFrame({
-        "city_code": [_city_code_of(c, b, s) for c, b, s in zip(codes, ids, sources)],
-        "source": [str(s) if isinstance(s, str) and s else None for s in sources],
+    raw = pd.DataFrame({
+        "code": pd.Series(codes or [None] * n, dtype=object),
+        "id5": pd.Series(ids or [None] * n, dtype=object).map(lambda v: v[:5] if isinstance(v, str) else None),
+        "source": pd.Series(sources or [None] * n, dtype=object).map(lambda v: v if isinstance(v, str) and v else None),
     })
+    # work on the distinct (code, id prefix, file) combinations: a city has millions of rows, a few files
+    frame = raw.groupby(["code", "id5", "source"], dropna=False, sort=False).size().reset_index(name="rows")
+    frame["city_code"] = [_city_code_of(c, b, s) for c, b, s in zip(frame["code"], frame["id5"], frame["source"])]
     frame["year"] = pd.array([dataset_year(s) for s in frame["source"]], dtype="Int64")
     frame["synthetic"] = [is_synthetic_source(s) for s in frame["source"]]
     if gdf is not None and getattr(gdf, "attrs", {}).get("synthetic"):
@@ -163,7 +164,7 @@ def cities(gdf, *, codelists=None) -> pd.DataFrame:
         locations += [d for d in _codelist_dirs(src) if d not in locations]
     names = municipality_names(frame["city_code"].dropna().unique(), locations)
     grouped = (frame.assign(city_code=frame["city_code"].fillna(""))
-               .groupby(["city_code", "year", "synthetic"], dropna=False).size().reset_index(name="n"))
+               .groupby(["city_code", "year", "synthetic"], dropna=False)["rows"].sum().reset_index(name="n"))
     grouped["name"] = [names.get(c) for c in grouped["city_code"]]
     grouped["short_name"] = [short_municipality_name(c, names[c], locations) if c in names else None
                              for c in grouped["city_code"]]

@@ -627,7 +627,8 @@ _KIND_NAMES = {
     "tnm": {"ja": "津波浸水想定", "en": "Tsunami inundation area"}, "htd": {"ja": "高潮浸水想定", "en": "Storm surge area"},
     "ifld": {"ja": "内水浸水想定", "en": "Inland flood area"},
 }
-_HAZARD_CMAP = "Blues"  # depth bands: darker is deeper
+#: Colour map per hazard kind (depth bands: darker is deeper), so overlapping areas stay apart.
+_HAZARD_CMAP = {"fld": "Blues", "tnm": "Purples", "htd": "Greens", "ifld": "Oranges"}
 
 
 def _flat_records(data, z: float, colours, tooltips=None) -> list[dict]:
@@ -693,7 +694,7 @@ def hazard_layer(areas: gpd.GeoDataFrame, *, lang: str = "ja", alpha: int = HAZA
              else pd.Series(np.nan, index=data.index))
     import matplotlib
 
-    cmap = matplotlib.colormaps[_HAZARD_CMAP]
+    cmap = matplotlib.colormaps[_HAZARD_CMAP.get(kind, "Blues")]
     t = np.clip(0.35 + 0.12 * np.nan_to_num(ranks.to_numpy(dtype=float), nan=1.0), 0, 1)
     colours = [[int(round(c * 255)) for c in cmap(v)[:3]] + [int(alpha)] for v in t]
     labels = {}
@@ -776,10 +777,22 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
     )
 
 
+#: Context kinds drawn under an analysis by default (hazard areas are asked for: :data:`HAZARD_KINDS`).
+PLACE_KINDS = ("luse", "wtr", "tran")
+#: Inundation areas (river flood, tsunami, storm surge, inland flood) for disaster-awareness maps.
+HAZARD_KINDS = ("fld", "tnm", "htd", "ifld")
+
+
+def hazard_layers(source=None, *, features: dict | None = None, lang: str = "ja", bbox=None) -> list[AnalysisLayer]:
+    """The dataset's flood, tsunami, storm-surge and inland-flood areas, one layer each (see :func:`hazard_layer`)."""
+    return place_layers(source, features=features, lang=lang, bbox=bbox, kinds=HAZARD_KINDS, labels=False)
+
+
 def place_layers(source=None, *, features: dict | None = None, lang: str = "ja", bbox=None,
-                 kinds=("luse", "wtr", "tran", "fld", "tnm")) -> list[AnalysisLayer]:
-    """The place context of a dataset as layers, bottom to top: land use, water, roads, then flood
-    and tsunami areas; plus labels of named roads, squares and water bodies.
+                 kinds=PLACE_KINDS, labels: bool = True) -> list[AnalysisLayer]:
+    """The place context of a dataset as layers, bottom to top: land use, water, roads (and flood or
+    tsunami areas when ``kinds`` names them, e.g. ``PLACE_KINDS + HAZARD_KINDS``); plus labels of
+    named roads, squares and water bodies (``labels``).
 
     ``features``: ``{kind: GeoDataFrame}`` already read, else they are read from ``source`` (a
     PLATEAU folder or zip, or a building file inside one) with
@@ -811,8 +824,9 @@ def place_layers(source=None, *, features: dict | None = None, lang: str = "ja",
             layer = context_layer(gdf, kind, lang=lang)
         if layer is not None:
             layers.append(layer)
-    named = [g for k, g in features.items() if k in {"tran", "wtr"} and "name" in g.columns and g["name"].notna().any()]
-    if named:
+    named = [g for k, g in features.items() if k in {"tran", "wtr"} and k in kinds and "name" in g.columns
+             and g["name"].notna().any()]
+    if named and labels:
         frame = pd.concat([g[["name", g.geometry.name]].rename_geometry("geometry") if g.geometry.name != "geometry"
                            else g[["name", "geometry"]] for g in [n.to_crs(named[0].crs) for n in named]])
         near = None if bbox is None else ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
