@@ -257,8 +257,9 @@ def _solar_task(key: str, halo: list, out_dir: str, climate, options: dict, regi
         parts = []
         for k in [key, *halo]:
             s = read_parquet(out / "_work" / "solids" / f"{k}.parquet")
-            if region is not None and len(s):  # only shells that can shade this mesh's tiles
-                s = s[shapely.intersects(s.geometry.values, shapely.box(*region))]
+            if region is not None and len(s):  # only shells whose bounds reach this mesh's tiles
+                b = shapely.bounds(s.geometry.values)
+                s = s[(b[:, 2] >= region[0]) & (b[:, 0] <= region[2]) & (b[:, 3] >= region[1]) & (b[:, 1] <= region[3])]
             if len(s):
                 parts.append(s)
         solids = pd.concat(parts, ignore_index=True) if parts else None
