@@ -259,6 +259,27 @@ def check_output(
     return p
 
 
+def check_output_dir(path: str | os.PathLike, *, what: str = "output folder") -> Path:
+    """Validate an output *folder* before any work: not a file, inside a writable folder.
+
+    Returns the path (created later by the job). Raises :class:`~numazu_geo.errors.OutputPathError`.
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise OutputPathError(text, f"empty {what} path")
+    p = Path(text).expanduser()
+    if p.exists() and not p.is_dir():
+        raise OutputPathError(p, f"is a file; the {what} must be a folder")
+    ancestor = p
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise OutputPathError(p, f"{ancestor} is a file, not a folder")
+    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError(p, f"folder {ancestor} is not writable")
+    return p
+
+
 def check_outputs_distinct(*paths: str | os.PathLike | None) -> None:
     """Refuse two outputs of one job that are the same file."""
     seen: dict[str, Path] = {}

@@ -500,6 +500,11 @@ def test_output_path_checks(tmp_path):
     (tmp_path / "afile").write_text("")
     with pytest.raises(OutputPathError, match="is a file, not a folder"):
         check_output(tmp_path / "afile" / "y.parquet", default_name="x.parquet")
+    from numazu_geo.io import check_output_dir
+
+    assert check_output_dir(tmp_path / "new" / "dir") == tmp_path / "new" / "dir"
+    with pytest.raises(OutputPathError, match="is a file; the output folder must be a folder"):
+        check_output_dir(tmp_path / "afile")
     with pytest.raises(OutputPathError, match="twice"):
         with atomic_paths([tmp_path / "a.csv", tmp_path / "a.csv"]):
             pass
