@@ -137,9 +137,9 @@ def main(argv=None) -> int:
         for label, n in (("tens of thousands (a Numazu-size city)", 50_000),
                          ("hundreds of thousands (Shizuoka's PLATEAU cities together)", 500_000),
                          ("one million (Tokyo's 23 wards, plateau.md)", 1_000_000)):  # fmt: skip
-            core_h = n * per_bldg / 3600
-            print(f"  {n:>9,} buildings [{label}]: {core_h:6.1f} core-hours -> {core_h / 2:5.1f} h on 2 cores, "
-                  f"{core_h / 16 * 60:5.0f} min on 16")  # fmt: skip
+            core_min = n * per_bldg / 60
+            print(f"  {n:>9,} buildings [{label}]: {core_min:7.1f} core-minutes -> {core_min / 2:6.1f} min on 2 "
+                  f"idle cores, {core_min / 16:5.1f} min on 16 (CPU only, before scheduling and I/O)")  # fmt: skip
         print(json.dumps({"results": [{k: v for k, v in r.items() if k != "manifest"} for r in results]}, default=str))
     finally:
         if not args.keep:

@@ -257,8 +257,9 @@ def _solar_task(key: str, halo: list, out_dir: str, climate, options: dict, regi
         parts = []
         for k in [key, *halo]:
             s = read_parquet(out / "_work" / "solids" / f"{k}.parquet")
-            if region is not None and len(s):  # only shells that can shade this mesh's tiles
-                s = s[shapely.intersects(s.geometry.values, shapely.box(*region))]
+            if region is not None and len(s):  # only shells whose bounds reach this mesh's tiles
+                b = shapely.bounds(s.geometry.values)
+                s = s[(b[:, 2] >= region[0]) & (b[:, 0] <= region[2]) & (b[:, 3] >= region[1]) & (b[:, 1] <= region[3])]
             if len(s):
                 parts.append(s)
         solids = pd.concat(parts, ignore_index=True) if parts else None
@@ -300,6 +301,8 @@ def _tile_region(faces_bounds, tile_size_m: float, radius_m: float | None):
 
 def halo_keys(key: str, ingest: dict, tile_size_m: float, radius_m: float | None) -> tuple[list, list | None]:
     """(neighbouring keys whose shells reach the mesh's shading region, the region)."""
+    if radius_m is not None and ingest[key].get("faces_bounds") is None:
+        return [], None  # no roof faces: nothing to shade
     region = _tile_region(ingest[key].get("faces_bounds"), tile_size_m, radius_m)
     out = []
     for other, info in sorted(ingest.items()):
@@ -405,7 +408,6 @@ def run_city(
     -------
     CityRun : the manifest, which parts were computed or skipped, the failures.
     """
-    from tqdm.auto import tqdm
 
     from numazu_geo.citygml.sources import resolve_sources
     from numazu_geo.solar.potential import SPACING_M, TILE_SIZE_M
@@ -450,7 +452,7 @@ def run_city(
         if key in inputs and all(p.exists() for p in _part_files(out, step, key)):
             manifest["parts"][name] = part
     run = CityRun(out, manifest, {s: [] for s in steps}, {s: [] for s in steps})
-    c, cluster, own = None, None, False
+    cluster_state: dict = {}
     budget = [max_tasks if max_tasks is not None else np.inf]
     try:
         # ------------------------------------------------------------------ ingest
@@ -462,11 +464,17 @@ def run_city(
             else:
                 manifest["parts"].pop(f"ingest/{key}", None)
                 todo.append(key)
-        if todo or ("solar" in steps):
-            c, cluster, own = _client(client, scheduler, workers)
-            run.dashboard_link = getattr(c, "dashboard_link", None)
-            if progress and run.dashboard_link:
-                print(f"numazu-geo run: Dask dashboard {run.dashboard_link}")
+
+        def get_client():
+            """The cluster, started (or joined) only when there is work for it."""
+            if "client" not in cluster_state:
+                c_, cl_, own_ = _client(client, scheduler, workers)
+                cluster_state.update(client=c_, cluster=cl_, own=own_)
+                run.dashboard_link = getattr(c_, "dashboard_link", None)
+                if progress and run.dashboard_link:
+                    print(f"numazu-geo run: Dask dashboard {run.dashboard_link}")
+            return cluster_state["client"]
+
         wkt = manifest["crs"]
 
         def on_ingest(key, res):
@@ -478,7 +486,7 @@ def run_city(
             manifest["parts"][f"ingest/{key}"] = res
             run.computed["ingest"].append(key)
 
-        _run_tasks(c, [(k, _ingest_task, (keyed[k], k, str(out), wkt, face_options)) for k in todo],
+        _run_tasks(get_client, [(k, _ingest_task, (keyed[k], k, str(out), wkt, face_options)) for k in todo],
                    on_ingest, out, manifest, retries, budget, "ingest", progress)  # fmt: skip
 
         # ------------------------------------------------------------------ solar
@@ -516,20 +524,20 @@ def run_city(
                 manifest["parts"][f"solar/{key}"] = res
                 run.computed["solar"].append(key)
 
-            _run_tasks(c, [j[:3] for j in jobs], on_solar, out, manifest, retries, budget, "solar", progress)
+            _run_tasks(get_client, [j[:3] for j in jobs], on_solar, out, manifest, retries, budget, "solar", progress)
         manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         _write_manifest(out, manifest)
     finally:
-        if own and c is not None:
-            c.close()
-        if cluster is not None:
-            cluster.close()
+        if cluster_state.get("own"):
+            cluster_state["client"].close()
+        if cluster_state.get("cluster") is not None:
+            cluster_state["cluster"].close()
     run.failed = dict(manifest["failed"])
     run.seconds = time.perf_counter() - t_start
     return run
 
 
-def _run_tasks(client, jobs, on_result, out, manifest, retries, budget, desc, progress) -> None:
+def _run_tasks(get_client, jobs, on_result, out, manifest, retries, budget, desc, progress) -> None:
     """Submit ``jobs`` = [(key, function, args)], record each result as it arrives (the manifest
     is rewritten after every part), stop early when the task budget is spent."""
     if not jobs:
@@ -541,6 +549,7 @@ def _run_tasks(client, jobs, on_result, out, manifest, retries, budget, desc, pr
         return
     if budget[0] < len(jobs):
         jobs = jobs[: int(budget[0])]
+    client = get_client()
     futures = {}
     for key, fn, args in jobs:
         fut = client.submit(fn, *args, key=f"numazu-{desc}-{key}-{time.time_ns()}", retries=retries, pure=False)

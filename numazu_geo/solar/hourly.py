@@ -115,7 +115,7 @@ def face_hourly_poa(
     :func:`~numazu_geo.solar.potential.roof_irradiance`; ``scene`` None means unshaded. Faces
     without sample points get 0. Each timestamp's value is irradiance x ``weight_h`` / 1000.
     """
-    from numazu_geo.solar.potential import SUBSET_MIN_TRIANGLES, sun_bins
+    from numazu_geo.solar.potential import SUBSET_MIN_TRIANGLES, SceneTriangles, point_visibility, sun_bins
     from numazu_geo.solar.shading import DEFAULT_SVF_RAYS, NEIGHBOUR_RADIUS_M
 
     svf_rays = DEFAULT_SVF_RAYS if svf_rays is None else svf_rays
@@ -140,11 +140,17 @@ def face_hourly_poa(
     if len(sampled) == 0 or len(active) == 0:
         return out
 
-    if scene is not None and getattr(scene, "n_triangles", 0) > SUBSET_MIN_TRIANGLES and neighbour_radius_m is not None:
+    if scene is not None and getattr(scene, "n_triangles", 0) > SUBSET_MIN_TRIANGLES and neighbour_radius_m is not None \
+            and not isinstance(scene, SceneTriangles):  # fmt: skip
         b = (xyz[:, 0].min(), xyz[:, 1].min(), xyz[:, 0].max(), xyz[:, 1].max())
         scene = scene.subset_around(b, neighbour_radius_m or NEIGHBOUR_RADIUS_M)
     # per point: which sun directions it sees, and its sky view factor (the annual run's rays)
-    if scene is None:
+    if isinstance(scene, SceneTriangles):  # each tile's own scene, as in the annual run
+        vis, svf = point_visibility(faces, samples, scene, bins.directions, svf_rays=svf_rays,
+                                    neighbour_radius_m=neighbour_radius_m)  # fmt: skip
+        with np.errstate(invalid="ignore"):
+            vis |= (nrm @ bins.directions.T) <= 0
+    elif scene is None:
         vis = np.ones((len(fi), len(bins.directions)), dtype=bool)
         svf = np.ones(len(fi))
     else:
@@ -256,9 +262,9 @@ def hourly_pv(result, buildings=True, *, solids=None, scene=None, terrain=None, 
                 "hourly_pv: the result was computed with shading; pass solids= (read_solids) or scene= "
                 "so the hourly output is shaded the same way (or use solar_potential(..., hourly=...))"
             )
-        from numazu_geo.solar.shading import ShadingScene
+        from numazu_geo.solar.potential import SceneTriangles
 
-        scene = ShadingScene.from_solids(solids, terrain=terrain)
+        scene = SceneTriangles.from_solids(solids, terrain=terrain)  # tile scenes, as the annual run
     faces = result.faces.reset_index(drop=True)
     samples = sample_points(faces, params.get("spacing_m", 1.0))
     return building_hourly_pv(faces, samples, scene if params.get("shading") else None, result.climate, buildings,
