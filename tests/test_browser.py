@@ -292,3 +292,16 @@ def test_print_keeps_the_whole_view(chromium, sample_map, artifacts_dir):
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)
     assert len(np.unique(img[::8, ::8] // 24, axis=0)) > 20  # the map, not a blank page
     assert pdf[:4] == b"%PDF" and len(pdf) > 50_000
+
+
+def test_cli_map_png(chromium, tmp_path, monkeypatch):
+    from numazu_geo.cli import main
+    from numazu_geo.io import to_parquet
+
+    monkeypatch.setenv("NUMAZU_GEO_CHROMIUM", chromium)
+    src = to_parquet(make_buildings(20, seed=9), tmp_path / "b.parquet")
+    assert main(["map", str(src), "-o", str(tmp_path / "b.html"), "--png", str(tmp_path / "b.png"), "--lang", "en"]) == 0
+    img = np.asarray(Image.open(tmp_path / "b.png").convert("RGB"))
+    assert img.shape[:2] == (maps.deck.PNG_SIZE_PX[1], maps.deck.PNG_SIZE_PX[0])
+    assert main(["map", str(src), "-o", str(tmp_path / "c.html"), "--png", str(tmp_path / "c.jpg")]) == 1
+    assert not (tmp_path / "c.html").exists()  # the bad picture name is refused before any work

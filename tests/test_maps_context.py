@@ -103,6 +103,8 @@ def test_caption_says_climate_model_and_date():
     en = maps.caption(gdf, "en")
     assert en.startswith("Data: 3D都市モデル（Project PLATEAU）沼津市")
     assert "weather file numazu_2020.epw" in en and "approximate" not in en and "2026-05-01" in en and "pvwatts" in en
+    gdf.attrs["provenance"]["data_credit"] = ["出典：気象庁ホームページ（平年値 1991-2020）を加工して作成"]
+    assert maps.caption(gdf, "ja").count("気象庁") == 1  # the run's own credit line, once
 
 
 # ------------------------------------------------------------------------------------------ features

@@ -317,7 +317,7 @@ def caption(obj=None, lang: str = "ja", *, data=None, credits=None) -> str:
     if p["run"]:
         from numazu_geo.provenance import provenance_caption
 
-        run_text = provenance_caption(p["run"], lang, credits=True)
+        run_text = provenance_caption(p["run"], lang, credits=False)  # its credits are in p["data"]
         if run_text:
             parts.append(run_text)
         if p["run"].get("run_date"):
