@@ -355,7 +355,17 @@ def read_parquet(path: str | os.PathLike, **kwargs) -> gpd.GeoDataFrame:
         from numazu_geo.errors import SourceNotFoundError
 
         raise SourceNotFoundError(f"{path}: no such file")
-    gdf = gpd.read_parquet(path, **kwargs)
+    try:
+        gdf = gpd.read_parquet(path, **kwargs)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        from numazu_geo.errors import InputFileError
+
+        if isinstance(exc, FileNotFoundError):
+            raise
+        if "geo metadata" in str(exc):
+            raise InputFileError(path, "a Parquet table without geometry (no GeoParquet 'geo' metadata); "
+                                 "give a GeoParquet file, e.g. from `numazu-geo ingest`") from exc
+        raise InputFileError(path, f"not a readable GeoParquet file ({exc})") from exc
     meta = pq.read_schema(path).metadata or {}
     if _ATTRS_KEY in meta:
         gdf.attrs.update(json.loads(meta[_ATTRS_KEY]))

@@ -89,8 +89,9 @@ def _map_poslists(text: str, fn) -> str:
     return re.sub(r"(<gml:posList[^>]*>)([^<]*)(</gml:posList>)", one, text)
 
 
-def _hourly_epw(path: Path, *, n_rows: int = 8760, lat: float = 35.10, lon: float = 138.86, city="Numazu"):
-    """An EPW whose irradiance is a plausible clear-ish day shape, ``n_rows`` hours from 1 Jan."""
+def _hourly_epw(path: Path, *, n_rows: int = 8760, lat: float = 35.10, lon: float = 138.86, city="Numazu",
+                year: int = 2023):
+    """An EPW whose irradiance is a plausible clear-ish day shape, ``n_rows`` hours from 1 Jan ``year``."""
     header = [
         f"LOCATION,{city},Shizuoka,JPN,TEST,000000,{lat},{lon},9.0,10.0",
         "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
@@ -98,7 +99,7 @@ def _hourly_epw(path: Path, *, n_rows: int = 8760, lat: float = 35.10, lon: floa
         "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
     ]  # fmt: skip
     rows = []
-    t = pd.date_range("2023-01-01 01:00", periods=n_rows, freq="h")
+    t = pd.date_range(f"{year}-01-01 01:00", periods=n_rows, freq="h")
     for ts in t:
         hour = ts.hour if ts.hour else 24
         day = max(0.0, np.sin(np.pi * (hour - 6) / 12)) if 6 <= hour <= 18 else 0.0
@@ -326,6 +327,26 @@ def test_climate_truncated_epw_is_an_error_unless_partial(tmp_path):
     assert part.annual_kwh_m2() == pytest.approx(full.annual_kwh_m2() / 2, rel=0.01)
 
 
+def test_climate_leap_year_epw_in_common_year_drops_29_february_counted(tmp_path, caplog):
+    """QA: a leap-year EPW (8784 rows, e.g. an actual-year 2024 file) read for the default common year
+    gave a multi-line pandas 'day is out of range' error; now its 24 rows of 29 February are dropped,
+    counted in a warning and in the climate label, and the rest equals the same weather without them."""
+    from numazu_geo.solar.climate import read_epw
+
+    leap = _hourly_epw(tmp_path / "leap.epw", n_rows=8784, year=2024)
+    common = _hourly_epw(tmp_path / "common.epw", n_rows=8760, year=2023)
+    with caplog.at_level("WARNING"):
+        clim = read_epw(leap, year=2023)
+    assert len(clim.data) == 8760 and not clim.data.index.duplicated().any()
+    assert "29 Feb dropped: 24 rows" in clim.source
+    assert any("leap.epw" in r.getMessage() and "29 February" in r.getMessage() for r in caplog.records)
+    assert not ((clim.data.index.month == 2) & (clim.data.index.day == 29)).any()
+    ref = read_epw(common, year=2023)
+    assert clim.data["ghi"].sum() == pytest.approx(ref.data["ghi"].sum(), rel=1e-12)
+    kept = read_epw(leap, year=2024)  # in a leap year every row is kept, with no note
+    assert len(kept.data) == 8784 and "dropped" not in kept.source
+
+
 def test_climate_truncated_metpv_is_an_error(tmp_path):
     """Item 1: the same rule for NEDO METPV / tidy CSV files."""
     from numazu_geo.solar.climate import read_metpv
@@ -383,6 +404,21 @@ def test_solar_duplicated_source_total_unchanged(district):
     assert len(twice.buildings) == len(once.buildings) == N_BUILDINGS
     assert twice.summary()["total_mwh_year"] == pytest.approx(once.summary()["total_mwh_year"], rel=1e-9)
     assert once.summary()["total_mwh_year"] > 0
+
+
+def test_plain_parquet_without_geometry_named_in_one_line(tmp_path, capsys):
+    """QA: a Parquet table without GeoParquet metadata given to solar or energy failed with geopandas'
+    "Missing geo metadata ... Use pandas.read_parquet" and no file name (map doubled its message)."""
+    path = tmp_path / "attributes_only.parquet"
+    pd.DataFrame({"gml_id": ["a", "b"], "measured_height_m": [5.0, 7.0]}).to_parquet(path)
+    for argv in (["solar", str(path), "-o", str(tmp_path / "s.parquet"), "--quick", "--no-progress"],
+                 ["energy", str(path), "-o", str(tmp_path / "e.parquet")],
+                 ["map", str(path), "-o", str(tmp_path / "m.html")]):  # fmt: skip
+        status = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert status == 1 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert "attributes_only.parquet" in err and "without geometry" in err and err.count("Parquet table") == 1, err
+    assert not list(tmp_path.glob("[sem].*"))
 
 
 def test_solar_cli_dir_output_and_short_epw_one_line(district, tmp_path, capsys):

@@ -23,6 +23,7 @@ Solar Energy 28(4), 293-302.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import logging
@@ -667,15 +668,28 @@ def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR, partial: bool
     EPW rows are hour-ending in local standard time (pvlib labels them at the hour's start);
     timestamps are moved to the middle of each hour, coerced to ``year`` (typical-year files mix years) and converted to Asia/Tokyo. Missing
     irradiance (9999) up to 5 % of the hours is interpolated; more is an error. The file must cover
-    every hour of the year (:func:`check_year`) unless ``partial=True``.
+    every hour of the year (:func:`check_year`) unless ``partial=True``. The rows of 29 February of a
+    leap-year file have no place in a common ``year``: they are dropped, counted in a warning and in
+    the climate's label.
     """
     import pvlib
 
     path = Path(path)
     if not path.exists():
         raise WeatherFileError(path, "no such file")
-    try:
-        raw, meta = pvlib.iotools.read_epw(path, coerce_year=year)
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    leap_rows = 0
+    if not calendar.isleap(year):
+        kept = lines[:8]  # the 8 header lines
+        for line in lines[8:]:
+            cells = line.split(",", 3)
+            if len(cells) > 3 and cells[1].strip() == "2" and cells[2].strip() == "29":
+                leap_rows += 1
+                continue
+            kept.append(line)
+        lines = kept
+    try:  # a buffer: pvlib would treat a path starting with 'http' as a URL
+        raw, meta = pvlib.iotools.read_epw(io.StringIO("".join(lines)), coerce_year=year)
     except Exception as exc:  # pvlib raises assorted errors on malformed files
         raise WeatherFileError(path, f"not a readable EPW file ({type(exc).__name__}: {exc})") from exc
     try:
@@ -703,6 +717,10 @@ def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR, partial: bool
     is_partial = check_year(df, path, year, partial=partial)
     _check_not_dark(df, path)
     label = f"EPW {path.name}" + (_partial_label(df) if is_partial else "")
+    if leap_rows:
+        log.warning("%s: %d row(s) of 29 February dropped (a leap-year file; %d has no 29 February)",
+                    path, leap_rows, year)  # fmt: skip
+        label += f" (29 Feb dropped: {leap_rows} rows)"
     return Climate(df, site, label, partial=is_partial)
 
 
