@@ -122,6 +122,23 @@ def fingerprint(src) -> dict:
     return {"source": src.label, "size": size, "sha256": h.hexdigest()}
 
 
+def _drop_same_content(keyed: dict, inputs: dict) -> dict:
+    """Read once the inputs whose bytes repeat an earlier input (the same file given twice, e.g. the
+    zip and its extracted folder): they are removed from ``keyed``/``inputs`` (in place), logged and
+    returned as ``{key: {"source", "same_as"}}`` for the manifest, so no building is counted twice."""
+    first: dict = {}
+    dropped: dict = {}
+    for key in list(keyed):
+        digest = inputs[key]["sha256"]
+        if digest not in first:
+            first[digest] = key
+            continue
+        dropped[key] = {"source": inputs[key]["source"], "same_as": inputs[first[digest]]["source"]}
+        log.warning("%s: same content as %s; read once", dropped[key]["source"], dropped[key]["same_as"])
+        del keyed[key], inputs[key]
+    return dropped
+
+
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -434,6 +451,7 @@ def run_city(
         for stray in (out / step).glob(".*.parquet*"):
             stray.unlink(missing_ok=True)
     inputs = {key: fingerprint(src) for key, src in keyed.items()}
+    duplicates = _drop_same_content(keyed, inputs)
     old_parts = manifest.get("parts", {}) if manifest.get("crs") else {}
     manifest = {
         "format": FORMAT_VERSION,
@@ -443,6 +461,7 @@ def run_city(
         "steps": list(steps),
         "inputs": inputs,
         "parts": {},
+        "duplicates_skipped": duplicates,
         "failed": {},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -611,6 +630,8 @@ def _cli_run(args) -> int:
     skipped = {s: len(v) for s, v in run.skipped.items()}
     print(f"numazu-geo run: {len(m['inputs'])} files, computed {done}, already done {skipped}, "
           f"failed {len(run.failed)} ({run.seconds:.1f} s) -> {run.out_dir}")  # fmt: skip
+    for key, dup in sorted(m.get("duplicates_skipped", {}).items()):
+        print(f"  skipped {dup['source']}: same content as {dup['same_as']}")
     for key, fail in sorted(run.failed.items()):
         print(f"  failed {fail['step']} {fail['source']}: {fail['error']}")
     return 0 if not run.failed else 3

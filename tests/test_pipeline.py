@@ -143,6 +143,24 @@ def test_corrupt_file_is_recorded_and_others_go_on(city, client, tmp_path):
     assert len(gpd.read_parquet(tmp_path / "out" / "buildings")) == 90
 
 
+def test_same_file_given_twice_is_read_once_and_recorded(city, client, tmp_path):
+    """QA: `run A.zip A/udx/bldg/x.gml` (the zip and its extracted file) made two parts of the same
+    mesh ('x' and 'x-2'), so the folder read back held every building twice."""
+    import zipfile
+
+    gml = sorted(city.path.glob("udx/bldg/*.gml"))[0]
+    archive = tmp_path / "city.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(gml, f"city/udx/bldg/{gml.name}")
+    run = run_city([archive, gml], tmp_path / "out", client=client, steps=("ingest",), progress=False)
+    once = read_buildings(gml)
+    got = gpd.read_parquet(tmp_path / "out" / "buildings")
+    assert len(got) == len(once) > 0 and got["gml_id"].is_unique
+    dup = read_manifest(tmp_path / "out")["duplicates_skipped"]
+    assert len(dup) == 1 and list(dup.values())[0]["source"] == str(gml.resolve())
+    assert "city.zip" in list(dup.values())[0]["same_as"] and len(run.manifest["inputs"]) == 1
+
+
 def test_cli_run_on_a_local_cluster(city, tmp_path, capsys):
     """`numazu-geo run` with its default LocalCluster (worker processes), ingest only."""
     from numazu_geo.cli import main
