@@ -607,7 +607,7 @@ def register(subparsers):
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
     p.add_argument("--steps", default="ingest,solar", help="ingest or ingest,solar (default)")
     p.add_argument("--crs", default="auto", help="output CRS (default: the Plane Rectangular zone of the data)")
-    p.add_argument("--climate", default=None, help=".epw or METPV .csv (default: approximate Numazu climate)")
+    p.add_argument("--climate", default=None, help=".epw or METPV .csv (default: approximate climate from the JMA normals of the station nearest the buildings)")
     p.add_argument("--spacing", type=float, default=None, help="roof sample spacing in metres (default 1.0)")
     p.add_argument("--quick", action="store_true", help="one day per month instead of every hour (preview)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")

@@ -55,7 +55,7 @@ def register(subparsers) -> None:
     r.add_argument("--max-hours", type=int, default=None, help="longest outage simulated (default: a year)")
     r.add_argument("--duration", type=float, default=None, help="ride-through target for the battery size (h, default 72)")
     r.add_argument("--share", type=float, default=None, help="also size a battery to ride through --duration on this share of start hours")
-    r.add_argument("--climate", help="hourly weather (.epw or METPV .csv); default the approximate Numazu climate")
+    r.add_argument("--climate", help="hourly weather (.epw or METPV .csv); default an approximate climate from the JMA normals of the station nearest the buildings")
     r.add_argument("--spacing", type=float, default=2.0, help="roof sample spacing (m, default 2)")
     r.add_argument("--no-progress", action="store_true", help="hide progress bars")
     r.set_defaults(func=run_resilience)

@@ -85,7 +85,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="TRIPS.parquet",
                    help="legs table to write (.parquet, .csv, .gpkg or .geojson; a folder/ writes trips.parquet in it)")
     p.add_argument("--summary", default=None, metavar="SUMMARY.csv", help="also write credits per person (see --by)")
-    p.add_argument("--by", choices=_BY, default="track", help="grouping of --summary (default: track = person)")
+    p.add_argument("--by", choices=_BY, default="track", metavar="GROUPING",
+                   help="grouping of --summary: track (= person; default), day, week, 'track,day' or 'track,week'")
     p.add_argument("--report", default=None, metavar="REPORT.csv",
                    help="also write the cleaning report (every fix of every file accounted for)")
     p.add_argument("--bus-stops", default=None, metavar="STOPS.txt",

@@ -32,7 +32,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--faces", help="also write the per-face result here (a folder: solar_faces.parquet inside)")
     p.add_argument("--points", help="also write per-point results here (large; for heat maps)")
-    p.add_argument("--climate", help="hourly weather: .epw or NEDO METPV .csv (default: approximate Numazu climate)")
+    p.add_argument("--climate", help="hourly weather: .epw or NEDO METPV .csv (default: approximate climate from the JMA normals of the station nearest the buildings)")
     p.add_argument(
         "--partial-year", action="store_true",
         help="accept a weather file that covers only part of a year; totals are then for that period only",
