@@ -174,9 +174,12 @@ def atomic_paths(paths: Iterable[str | os.PathLike], *, suffixes=None) -> Iterat
     journals: list[Path] = []
     try:
         for target, suffix in zip(targets, suffixes):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            cleanup_stale(target.parent)
-            tmps.append(_new_temp(target, suffix))
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                cleanup_stale(target.parent)
+                tmps.append(_new_temp(target, suffix))
+            except OSError as exc:  # name the output, not the temporary file
+                raise OutputPathError(target, f"cannot write into {target.parent} ({exc.strerror or exc})") from exc
         yield list(tmps)
         if len(targets) > 1:
             body = json.dumps({"files": [[str(t), str(p)] for t, p in zip(tmps, targets)]}, ensure_ascii=False)
@@ -256,6 +259,11 @@ def check_output(
         raise OutputPathError(p, f"folder {ancestor} is not writable")
     if p.exists() and not os.access(p, os.W_OK) and not os.access(p.parent, os.W_OK):
         raise OutputPathError(p, "exists and cannot be replaced (no write permission)")
+    if p.parent.is_dir():  # os.access does not see everything (root, special file systems): try it
+        try:
+            _new_temp(p, ".probe").unlink()
+        except OSError as exc:
+            raise OutputPathError(p, f"cannot write into {p.parent} ({exc.strerror or exc})") from exc
     return p
 
 

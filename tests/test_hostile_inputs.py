@@ -550,6 +550,28 @@ def test_output_path_checks(tmp_path):
 # `numazu-geo map`, CLI errors
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc (a folder nobody can write into)")
+def test_unwritable_output_folder_refused_before_work_naming_the_output(tmp_path, capsys, monkeypatch):
+    """QA: an output folder that os.access calls writable but is not (as root: /proc, a read-only
+    mount) failed only after the work, naming a temporary file ('.x.html.ngtmp-...')."""
+    import numazu_geo.mobility.tracks as tracks
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the tracks were read before the output folder was checked")
+
+    monkeypatch.setattr(tracks, "read_tracks", no_reading)
+    table = tmp_path / "t.parquet"
+    to_parquet(gpd.GeoDataFrame({"v": [1.0]}, geometry=[Point(0, 0).buffer(5)], crs="EPSG:6676"), table)
+    for argv in (["map", str(table), "-o", "/proc/qa_map.html"],
+                 ["trips", str(tmp_path / "tracks.csv"), "-o", "/proc/qa_trips.parquet"]):  # fmt: skip
+        status = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert status == 1 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert argv[-1] in err and ".ngtmp" not in err and "/proc" in err, err
+    with pytest.raises(OutputPathError, match="qa_direct.csv"):  # the writer itself names the target too
+        write_tables({Path("/proc/qa_direct.csv"): pd.DataFrame({"a": [1]})})
+
+
 def test_map_all_empty_geometries_one_line(tmp_path, capsys):
     """Item 8: a table whose geometries are all empty gives one clear line, not a traceback."""
     path = tmp_path / "empty_geoms.parquet"
