@@ -82,7 +82,12 @@ def run_energy(args) -> int:
     check_outputs_distinct(output, summary_out)
     buildings = _read(args.source)
     solar = _read(args.solar) if args.solar else None
-    ledger = building_energy(buildings, solar=solar)
+    try:
+        ledger = building_energy(buildings, solar=solar)
+    except EnergyInputError as exc:
+        if solar is None or "solar result" not in str(exc):
+            raise
+        raise InputFileError(args.solar, f"{exc} ({args.source})") from exc
     summary = ledger_summary(ledger, args.by)
     tables = {output: ledger}
     if summary_out is not None:
