@@ -421,6 +421,33 @@ def test_plain_parquet_without_geometry_named_in_one_line(tmp_path, capsys):
     assert not list(tmp_path.glob("[sem].*"))
 
 
+def test_solar_on_parts_or_roofs_table_does_not_multiply_the_total(tmp_path, capsys):
+    """QA: `solar` on `ingest --parts` output (Yokosuka: 13 buildings + 2 BuildingPart rows sharing their
+    building_id) gave 1,829 kW instead of 950 kW, and on `ingest --what roofs` output (Ota: 412 roof rows)
+    reported 412 'buildings' and 73 times the PV. Part rows are now left out (counted); a roofs table
+    is refused in one line naming the file."""
+    from conftest import require_shared
+
+    gml = require_shared("data", "plateau", "v2_uro2.0", "yokosuka14201_52397519_bldg_6697_op__lod2_part_risk.gml")
+    run = ["--quick", "--no-shading", "--no-progress"]
+    for what, extra in (("plain", []), ("parts", ["--parts"]), ("roofs", ["--what", "roofs"])):
+        assert main(["ingest", str(gml), "-o", str(tmp_path / f"{what}.parquet"), "--no-progress", *extra]) == 0
+    assert main(["solar", str(tmp_path / "plain.parquet"), "-o", str(tmp_path / "s_plain.parquet"), *run]) == 0
+    assert main(["solar", str(tmp_path / "parts.parquet"), "-o", str(tmp_path / "s_parts.parquet"), *run]) == 0
+    capsys.readouterr()
+    parts = read_parquet(tmp_path / "parts.parquet")
+    n_parts = int(parts["parent_id"].notna().sum())
+    assert n_parts > 0 and not parts["building_id"].is_unique  # the input really has part rows
+    plain = read_parquet(tmp_path / "s_plain.parquet")
+    got = read_parquet(tmp_path / "s_parts.parquet")
+    assert len(got) == len(plain) == len(parts) - n_parts and got.attrs["building_parts_left_out"] == n_parts
+    assert got["kw"].sum() == pytest.approx(plain["kw"].sum(), rel=1e-9) and plain["kw"].sum() > 0
+    assert main(["solar", str(tmp_path / "roofs.parquet"), "-o", str(tmp_path / "s_roofs.parquet"), *run]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "roofs.parquet" in err and "roof surface" in err, err
+    assert not (tmp_path / "s_roofs.parquet").exists()
+
+
 def test_solar_cli_dir_output_and_short_epw_one_line(district, tmp_path, capsys):
     """Item 8 / issue 12: `solar X -o out/` writes into out/; `--quick` with a short EPW fails in one line
     before any computing; a bad --faces extension too."""

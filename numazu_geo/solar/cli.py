@@ -104,7 +104,14 @@ def run(args) -> int:
     year = args.year or DEFAULT_YEAR
     source = args.source
     if Path(source).suffix.lower() == ".parquet":
+        from numazu_geo.errors import InputFileError, NumazuGeoError
+        from numazu_geo.solar.potential import _one_row_per_building
+
         source = read_parquet(source)
+        try:  # checked here too, to name the file
+            source = _one_row_per_building(source)
+        except NumazuGeoError as exc:
+            raise InputFileError(args.source, str(exc).removeprefix("solar_potential: ")) from exc
     climate = None
     if args.climate:
         climate = load_climate(args.climate, year=year, partial=args.partial_year)

@@ -714,6 +714,39 @@ def _read_each(reader, files, crs, progress):
     return gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=parts[0].crs)
 
 
+def _one_row_per_building(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The buildings table with one row per building, as the per-building join needs.
+
+    BuildingPart rows (``ingest --parts``: ``parent_id`` set) are left out, counted in a warning and
+    in ``attrs["building_parts_left_out"]``: their roofs count under their building. A table of roof
+    surfaces (``ingest --what roofs``) or any other repeated building id is an error: every roof of a
+    building would be counted once per row.
+    """
+    if "surface_id" in buildings.columns:
+        raise NumazuGeoError(
+            "solar_potential: this table has one row per roof surface (column surface_id, as `numazu-geo ingest "
+            "--what roofs` writes); give the buildings table (`ingest --what buildings`) or the CityGML, or "
+            "pass it as roof_surfaces="
+        )  # fmt: skip
+    if "parent_id" in buildings.columns:
+        parent = buildings["parent_id"].astype(object)
+        part = parent.notna() & (parent.astype(str).str.strip() != "")
+        if part.any():
+            attrs = dict(buildings.attrs)
+            buildings = buildings.loc[~part.to_numpy()]
+            buildings.attrs = {**attrs, "building_parts_left_out": int(part.sum())}
+            log.warning("solar_potential: %d BuildingPart row(s) left out; their roofs count under their "
+                        "building (parent_id)", int(part.sum()))  # fmt: skip
+    key = _building_key(buildings)
+    dup = key.notna() & key.duplicated()
+    if dup.any():
+        raise NumazuGeoError(
+            f"solar_potential: {int(dup.sum())} row(s) repeat a building id (first {key[dup].iloc[0]!r}); the "
+            "table must have one row per building"
+        )  # fmt: skip
+    return buildings
+
+
 def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_solids=True):
     """(buildings or None, roof_surfaces, solids) from what the user passed."""
     from numazu_geo import citygml
@@ -723,6 +756,7 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_s
         buildings = buildings_or_source
         if len(buildings) == 0:
             raise NumazuGeoError("solar_potential: the buildings table is empty (0 rows): nothing to compute")
+        buildings = _one_row_per_building(buildings)
         crs = buildings.crs
         if roof_surfaces is None or (solids is None and need_solids):
             files = []
