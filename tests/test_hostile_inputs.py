@@ -137,6 +137,30 @@ def test_ingest_same_data_twice_folder_plus_zip_counted_once(district):
     assert len(read_solids([gml, archive], progress=False)) == N_BUILDINGS
 
 
+def test_ingest_damaged_zip_member_is_a_recorded_skip(district, tmp_path, capsys):
+    """QA: a zip member with a bad CRC (a damaged download) stopped ingest and solar with 'BadZipFile
+    ... an unexpected error'; now the member is skipped and recorded like any unreadable file, and the
+    other members are read."""
+    text = district[1].read_bytes()
+    archive = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # stored, so one flipped byte reaches the CRC check
+        zf.writestr(f"d/udx/bldg/{district[1].name}", text)
+        zf.writestr("d/udx/bldg/52385629_bldg_6697_op.gml", text.replace(b"gml:id=\"", b"gml:id=\"x"))
+    data = bytearray(archive.read_bytes())
+    second = data.find(b"52385629_bldg_6697_op.gml")
+    pos = data.find(b"<gml:posList", second) + 40
+    data[pos] = ord("7") if data[pos] != ord("7") else ord("8")
+    archive.write_bytes(bytes(data))
+    status = main(["ingest", str(archive), "-o", str(tmp_path / "b.parquet"), "--no-progress"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "unexpected" not in captured.err and "damaged zip member" in captured.err and "52385629" in captured.err
+    got = read_parquet(tmp_path / "b.parquet")
+    assert len(got) == N_BUILDINGS
+    errors = json.loads(got.attrs["errors"]) if isinstance(got.attrs["errors"], str) else got.attrs["errors"]
+    assert len(errors) == 1 and "52385629" in json.dumps(errors, ensure_ascii=False)
+
+
 def test_ingest_repeated_gml_id_and_building_id_dropped_once(district, tmp_path, caplog):
     """Item 2: a building repeated inside one file, and another gml:id with the same building ID."""
     from numazu_geo.citygml import read_buildings
