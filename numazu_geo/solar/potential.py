@@ -1012,7 +1012,7 @@ def solar_potential(
             albedo=albedo, model=model,
         )  # fmt: skip
         pv_description = (
-            f"pvlib PVWatts: physical IAM, SAPM {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
+            f"pvlib PVWatts: physical IAM, {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
             f"losses {pv.system_losses_pct():.1f} % (no shading term), inverter {pv.ETA_INV_NOM:g}"
         )
     faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, pr_month, threshold)
