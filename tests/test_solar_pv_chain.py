@@ -59,8 +59,10 @@ def test_cell_temperature_models_and_errors():
     assert t[0, 0] == pytest.approx(20.0, abs=0.01) and t[0, 2] > t[0, 1] > 20.0
     hot = pv.cell_temperature(poa, ta, ws, temperature_model="sapm_close_mount_glass_glass")
     assert hot[0, 2] > t[0, 2] + 10.0  # no air gap: about 20 C hotter at 1 kW/m2
+    bare = pv.cell_temperature(poa, ta, ws, temperature_model="close_mount_glass_glass")  # earlier versions' name
+    np.testing.assert_allclose(bare, hot)
     with pytest.raises(ValueError, match="temperature_model"):
-        pv.cell_temperature(poa, ta, ws, temperature_model="close_mount_glass_glass")  # the set needs its 'sapm_'
+        pv.cell_temperature(poa, ta, ws, temperature_model="sapm_roof_with_a_gap")
     with pytest.raises(ValueError, match="times="):
         pv.cell_temperature(poa, ta, ws, temperature_model="fuentes")
 

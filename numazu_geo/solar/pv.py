@@ -163,8 +163,8 @@ def cell_temperature(poa_global, temp_air, wind_speed, *, temperature_model: str
             for p, t in zip(poa, tilt)
         ])  # fmt: skip
     sets = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]
-    name = temperature_model.removeprefix("sapm_")
-    if not temperature_model.startswith("sapm_") or name not in sets:
+    name = temperature_model.removeprefix("sapm_")  # a bare SAPM set name (earlier versions) is accepted
+    if name not in sets:
         raise ValueError(f"cell_temperature: temperature_model must be 'fuentes' or one of "
                          f"{['sapm_' + k for k in sets]}, not {temperature_model!r}")  # fmt: skip
     p = sets[name]
