@@ -597,6 +597,9 @@ def register(subparsers):
 
 
 def _cli_run(args) -> int:
+    from numazu_geo.io import check_output_dir
+
+    check_output_dir(args.out)  # before any work
     source = args.source if len(args.source) > 1 else args.source[0]
     run = run_city(
         source, args.out, steps=tuple(s.strip() for s in args.steps.split(",") if s.strip()),

@@ -18,6 +18,7 @@ class GreenSegmenter:
     """Protocol-conforming test segmenter: class 1 where the pixel is clearly green, 2 where blue (sky)."""
 
     name = "test-green"
+    licence = "none (test rule)"
     classes = ("other", "vegetation", "sky")
     vegetation_ids = (1,)
     sky_ids = (2,)
@@ -119,7 +120,7 @@ def test_band_excludes_nadir_and_is_configurable():
 def test_sky_share_and_labels():
     img = make_pano(256, [((0, 90, -180, 180), (60, 90, 230))])  # blue upper hemisphere
     res = green_view_index(img, segmenter=GreenSegmenter())
-    assert res.sky_view == pytest.approx(100 * band_sr(0, 90) / band_sr(-60, 90), rel=0.02)
+    assert res.sky_share == pytest.approx(100 * band_sr(0, 90) / band_sr(-60, 90), rel=0.02)
     assert res.gvi == pytest.approx(0.0, abs=0.05)
     assert res.classes == GreenSegmenter.classes
 

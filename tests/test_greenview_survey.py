@@ -111,7 +111,7 @@ def test_survey_rows_points_errors_and_masks(tmp_path):
     assert list(gdf["path"].map(lambda s: s.rsplit("/", 1)[-1])) == [
         "01_pano.jpg", "02_nogps.jpg", "03_corrupt.jpg", "04_truncated.jpg"]
     assert gdf.crs.to_epsg() == 4326
-    for col in ("gvi", "sky_view", "building_view", "captured_at", "heading_deg", "path", "error"):
+    for col in ("gvi", "sky_share", "sky_view", "building_view", "captured_at", "heading_deg", "path", "error"):
         assert col in gdf.columns
     pano_row, photo_row, corrupt, truncated = (gdf.iloc[i] for i in range(4))
     assert pano_row.error == "" and pano_row.projection == "equirectangular"

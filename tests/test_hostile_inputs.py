@@ -31,6 +31,7 @@ from numazu_geo.errors import (
     DataExtentError,
     NumazuGeoError,
     OutputPathError,
+    WeatherFileError,
 )
 from numazu_geo.io import atomic_paths, read_parquet, to_parquet, write_tables
 
@@ -211,6 +212,25 @@ def test_ingest_utf16_keeps_iur_attributes_and_doctype_guard(district, tmp_path)
         read_buildings(path, progress=False)
 
 
+def test_read_features_same_guards_as_buildings(district, tmp_path):
+    """Items 5 and 9 for the context readers (roads, water, ...): outside Japan refused, DOCTYPE refused
+    in UTF-16, geocentric CRS refused."""
+    from numazu_geo.citygml import read_features
+
+    tran = next((district[0] / "udx" / "tran").glob("*.gml"))
+    text = tran.read_text(encoding="utf-8")
+    moved = tmp_path / "london_tran_6697_op.gml"
+    moved.write_text(_map_poslists(text, lambda lat, lon, h: (lat + 16.4, lon - 138.99, h)), encoding="utf-8")
+    with pytest.raises(DataExtentError, match="london_tran_6697_op.gml.*outside Japan"):
+        read_features(moved, "tran")
+    evil = tmp_path / "doctype_tran_6697_op.gml"
+    evil.write_bytes(text.replace("?>", '?>\n<!DOCTYPE x [<!ENTITY a "a">]>', 1).encode("utf-16"))
+    with pytest.raises(CityGMLError, match="DOCTYPE"):
+        read_features(evil, "tran")
+    with pytest.raises(ValueError, match="geocentric"):
+        read_features(tran, "tran", crs="EPSG:4978")
+
+
 def test_ingest_sentinel_heights_become_nan_and_are_counted(district, tmp_path):
     """Item 10: measuredHeight 9999 and ground z -9999 are missing values, counted, not drawn."""
     from numazu_geo.citygml import read_buildings, read_solids
@@ -297,6 +317,10 @@ def test_climate_truncated_epw_is_an_error_unless_partial(tmp_path):
         read_epw(half)
     with pytest.raises(ClimateCoverageError, match="100 of the 8760"):
         read_epw(_hourly_epw(tmp_path / "short.epw", n_rows=100))
+    dark = tmp_path / "dark.epw"  # a whole year of zeros: a placeholder, not weather
+    dark.write_text(re.sub(r",300,\d+,\d+,\d+,", ",300,0,0,0,", (tmp_path / "full.epw").read_text()))
+    with pytest.raises(WeatherFileError, match="dark.epw.*zero in every hour"):
+        read_epw(dark)
     part = read_epw(half, partial=True)
     assert part.partial and "PARTIAL period 01-01..07-02" in part.source
     assert part.annual_kwh_m2() == pytest.approx(full.annual_kwh_m2() / 2, rel=0.01)
@@ -450,14 +474,18 @@ def test_multi_file_commit_killed_between_renames_is_completed(tmp_path):
 
 def test_stale_temp_files_of_dead_jobs_are_removed(tmp_path):
     """Item 6: hidden temp files left by a SIGKILLed job are removed by the next write; a live job's stay."""
+    from numazu_geo.io import _host
+
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(proc.stdout)
-    stale = tmp_path / f".b.parquet.ngtmp-{dead}-deadbeef.parquet"
+    stale = tmp_path / f".b.parquet.ngtmp-{_host()}-{dead}-deadbeef.parquet"
     stale.write_bytes(b"x" * 1000)
-    live = tmp_path / f".b.parquet.ngtmp-{os.getppid()}-cafe.parquet"
-    live.write_bytes(b"y")
+    live = tmp_path / f".b.parquet.ngtmp-{_host()}-{os.getppid()}-cafe.parquet"
+    other_machine = tmp_path / f".b.parquet.ngtmp-elsewhere-{dead}-beef.parquet"
+    for p in (live, other_machine):
+        p.write_bytes(b"y")
     to_parquet(gpd.GeoDataFrame({"v": [1]}, geometry=[Point(0, 0)], crs="EPSG:6676"), tmp_path / "b.parquet")
-    assert not stale.exists() and live.exists()
+    assert not stale.exists() and live.exists() and other_machine.exists()
 
 
 def test_output_path_checks(tmp_path):
@@ -472,6 +500,11 @@ def test_output_path_checks(tmp_path):
     (tmp_path / "afile").write_text("")
     with pytest.raises(OutputPathError, match="is a file, not a folder"):
         check_output(tmp_path / "afile" / "y.parquet", default_name="x.parquet")
+    from numazu_geo.io import check_output_dir
+
+    assert check_output_dir(tmp_path / "new" / "dir") == tmp_path / "new" / "dir"
+    with pytest.raises(OutputPathError, match="is a file; the output folder must be a folder"):
+        check_output_dir(tmp_path / "afile")
     with pytest.raises(OutputPathError, match="twice"):
         with atomic_paths([tmp_path / "a.csv", tmp_path / "a.csv"]):
             pass

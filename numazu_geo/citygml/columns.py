@@ -36,6 +36,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from numazu_geo.citygml.address import xal_address
+
 MISSING_NUMBER = -9999.0  # PLATEAU "unknown" for heights and areas
 MISSING_COUNT = 9999  # PLATEAU "unknown" for storeys (and some years)
 
@@ -139,6 +141,8 @@ BUILDING_COLUMNS: tuple[Column, ...] = (
     Column("building_id", "string", paths=("id:buildingID",), parser=text),  # v1: gen 建物ID
     Column("city_code", "string", paths=("id:city", "detail:city"), parser=text, keep="last"),
     Column("name", "string", paths=("gml:name",), parser=text),
+    # xAL address text, e.g. 東京都大田区南六郷三丁目 (issue 12)
+    Column("address", "string", paths=("bldg:address",), parser=xal_address, element=True),
     Column("usage_code", "string", paths=("bldg:usage",), parser=text, code_space="usage_cs"),
     Column("usage", "string", kind="label", label_of="usage_code", codelist="Building_usage.xml"),
     Column("usage_en", "string", kind="label_en", label_of="usage_code", codelist="usage"),

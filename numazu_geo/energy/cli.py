@@ -108,6 +108,8 @@ def run_resilience(args) -> int:
     from numazu_geo.solar.potential import _building_key, solar_potential
 
     output = check_output(args.output, default_name="shelter_resilience.parquet", what="shelter table output")
+    if not args.critical_load_kw > 0:
+        raise EnergyInputError(f"--critical-load-kw must be > 0, got {args.critical_load_kw}")
     source = args.source
     if Path(source).suffix.lower() == ".parquet":
         buildings = _read(source)
@@ -121,8 +123,6 @@ def run_resilience(args) -> int:
     if shelters.empty:
         raise EnergyInputError(f"resilience: no shelters (no building of usage {', '.join(usages)} here); pass --shelters ids")
     keys = list(dict.fromkeys(_building_key(shelters).astype(object)))
-    if not args.critical_load_kw > 0:
-        raise EnergyInputError(f"--critical-load-kw must be > 0, got {args.critical_load_kw}")
     battery = None
     if args.battery or args.battery_kwh:
         spec = Battery.from_spec(args.battery) if args.battery else Battery.default()

@@ -16,10 +16,16 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("photos", type=Path, help="folder of photos (JPEG/PNG/TIFF) or one photo")
     p.add_argument("-o", "--out", required=True,
                    help="output GeoParquet file, or a folder ending in '/' for green_view.parquet inside")
-    p.add_argument("--method", choices=("model", "exg"), default="model",
-                   help="'model': the shipped segmentation network (default); 'exg': Treepedia colour index")
+    try:  # the one registry of backends; without the [greenview] extra the run itself says what to install
+        from numazu_geo.greenview.segmenters import SEGMENTER_BACKENDS
+    except ImportError:
+        SEGMENTER_BACKENDS = {}
+    p.add_argument("--method", choices=tuple(SEGMENTER_BACKENDS) or None, default="model",
+                   help="segmentation backend: " + "; ".join(f"'{k}': {v.description}"
+                                                              for k, v in SEGMENTER_BACKENDS.items()))
     p.add_argument("--model", default=None,
-                   help="other weights: a .safetensors file, or a folder with a transformers checkpoint "
+                   help="argument of the backend: a shipped model name (e.g. greenview_lraspp_mnv3_camvid, the "
+                        "previous default), a .safetensors file, or a folder with a transformers checkpoint "
                         "(needs pip install numazu-geo[hf])")
     p.add_argument("--projection", choices=("auto", "equirectangular", "perspective", "treepedia"), default="auto",
                    help="auto: 2:1 images are panoramas; treepedia: 6 views, pitch 0, FOV 60, plain pixel share")
@@ -43,8 +49,8 @@ def run(args) -> int:
     out = check_output(args.out, default_name="green_view.parquet", formats=(".parquet",))  # before any work
     gdf = green_view_survey(
         args.photos,
-        segmenter=args.model,
-        method=None if args.model else args.method,
+        segmenter=(args.model if args.method == "model" else f"{args.method}:{args.model}") if args.model
+        else args.method,
         projection=args.projection,
         band_deg=tuple(args.band) if args.band else panorama.DEFAULT_BAND_DEG,
         mask_dir=args.masks,

@@ -6,9 +6,10 @@ Usage::
 
 ``LABELS`` holds one single-channel PNG per image (same file stem), pixel value = CamVid class index
 (11 = unlabelled, ignored). The shipped model and the ExG colour baseline are scored side by side on
-the same pixels. The green share of an image is the percentage of its labelled pixels that are
-vegetation (CamVid class 5, Tree); its error is reported as the mean absolute difference in
-percentage points over images.
+the same pixels (``--compare greenview_lraspp_mnv3_camvid`` adds the previous model). The green share
+of an image is the percentage of its labelled pixels that are vegetation (CamVid class 5, Tree); its
+error is reported as the mean absolute difference (MAE) and the mean signed difference (bias, predicted
+minus true) in percentage points over images.
 """
 
 from __future__ import annotations
@@ -160,10 +161,19 @@ def format_report(results: list[dict]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m numazu_geo.greenview.evaluate",
-                                description="Score the shipped model and the ExG baseline on labelled frames.")
+                                description="Score the default model beside other segmenters (the previous model, "
+                                            "the ExG baseline...) on labelled frames.")
     p.add_argument("images", type=Path, help="folder of RGB frames")
     p.add_argument("labels", type=Path, help="folder of label PNGs (CamVid class indices, 11 = unlabelled)")
-    p.add_argument("--model", default=None, help="weights (.safetensors) to score instead of the shipped model")
+    p.add_argument("--model", default=None,
+                   help="model to score: a shipped model name or a .safetensors path (default: the default model)")
+    p.add_argument("--compare", nargs="*", default=(), metavar="SEGMENTER",
+                   help="more segmenters scored beside it, as get_segmenter specs: a registered backend name, "
+                        "'<backend>:<argument>' or a shipped model name (e.g. greenview_lraspp_mnv3_camvid)")
+    p.add_argument("--input-size", type=int, nargs=2, default=None, metavar=("H", "W"),
+                   help="network input size for the model (default: its own)")
+    p.add_argument("--uncalibrated", action="store_true",
+                   help="also score the model without its vegetation logit offset")
     p.add_argument("--tta", action="store_true", help="also score the model with horizontal-flip test-time augmentation")
     p.add_argument("--no-exg", action="store_true", help="skip the ExG baseline")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch")
@@ -179,22 +189,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from numazu_geo.greenview.segmenters import ExGSegmenter, TorchSegmenter
+    from numazu_geo.greenview.segmenters import TorchSegmenter, get_segmenter
 
     pairs = pair_images_labels(args.images, args.labels)
-    model = TorchSegmenter(args.model, threads=args.threads)
+    size = tuple(args.input_size) if args.input_size else None
+    model = TorchSegmenter(args.model, threads=args.threads, input_size=size)
     segs = [model]
+    if args.uncalibrated:
+        raw = TorchSegmenter(args.model, input_size=size, calibrated=False)
+        raw.name += " (uncalibrated)"
+        segs.append(raw)
     if args.tta:
-        tta = TorchSegmenter(args.model, tta=True, threads=args.threads)
+        tta = TorchSegmenter(args.model, tta=True, input_size=size)
         tta.name += "+flip"
         segs.append(tta)
-    if not args.no_exg:
-        segs.append(ExGSegmenter())
+    segs += [get_segmenter(spec) for spec in args.compare]
+    if not args.no_exg and not any(s.name == "exg" for s in segs):
+        segs.append(get_segmenter("exg"))
     results = [evaluate_segmenter(s, pairs, progress=True) for s in segs]
     print(format_report(results))
     pano_results = []
     if args.as_panorama:
-        for seg in [model] + ([segs[-1]] if not args.no_exg else []):
+        for seg in [model] + [s for s in segs[1:] if s.name == "exg"]:
             r = evaluate_as_panorama(seg, pairs, fov_deg=args.as_panorama, progress=True)
             print(f"as panorama (frames pasted as {r['fov_deg']:.0f}-deg views, default views back-projected) "
                   f"{r['segmenter']}: Tree IoU {r['tree_iou']:.3f}, green share MAE {r['green_share_mae_pct']:.2f} "
@@ -212,15 +228,20 @@ def main(argv: list[str] | None = None) -> int:
         entry = {k: v for k, v in results[0].items() if k not in {"per_image", "segmenter"}}
         entry["images_dir"] = str(args.images)
         meta.setdefault("metrics", {})[args.split_name] = entry
-        if not args.no_exg:
-            exg = results[-1]
-            meta["metrics"][f"{args.split_name}_exg_baseline"] = {
-                k: exg[k] for k in ("tree_iou", "green_share_mae_pct", "green_share_bias_pct", "images")}
+        brief = ("tree_iou", "green_share_mae_pct", "green_share_bias_pct", "images")
+        for seg, res in zip(segs, results):
+            if seg.name == "exg":
+                meta["metrics"][f"{args.split_name}_exg_baseline"] = {k: res[k] for k in brief}
+        others = [dict({k: res.get(k) for k in brief + ("miou",)}, segmenter=seg.name)
+                  for seg, res in zip(segs[1:], results[1:]) if seg.name != "exg" and "+flip" not in seg.name]
+        if others:
+            meta["metrics"][f"{args.split_name}_compared"] = others
         if pano_results:
             meta["metrics"][f"{args.split_name}_as_panorama"] = pano_results[0]
         if args.tta:
+            flip = next(r for seg, r in zip(segs, results) if seg.name.endswith("+flip"))
             meta["metrics"][f"{args.split_name}_flip_tta"] = {
-                k: results[1][k] for k in ("tree_iou", "miou", "green_share_mae_pct", "images")}
+                k: flip[k] for k in ("tree_iou", "miou", "green_share_mae_pct", "green_share_bias_pct", "images")}
         from numazu_geo.io import write_text_atomic
 
         write_text_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")

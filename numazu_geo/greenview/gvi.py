@@ -52,14 +52,18 @@ logger = logging.getLogger(__name__)
 class GreenViewResult:
     """Outcome of :func:`green_view_index`.
 
-    ``gvi``, ``sky_view``, ``building_view`` are percentages (NaN when the segmenter has no such class).
+    ``gvi``, ``sky_share``, ``building_view`` are percentages of the image (or of the counted panorama
+    band) covered by vegetation, sky and buildings (NaN when the segmenter has no such class).
+    ``sky_share`` was called ``sky_view`` before 0.2; the old name still works for one release, with a
+    ``DeprecationWarning``. It is a share of pixels, not the ray-cast ``sky_view_factor`` of
+    :mod:`numazu_geo.solar` (a cosine-weighted hemisphere fraction of a surface).
     ``mask`` is the boolean vegetation mask at input resolution; ``labels`` the class map at input
     resolution (``-1`` where no view looked, e.g. the nadir cap with the default views);
     ``classes`` names the class ids.
     """
 
     gvi: float
-    sky_view: float
+    sky_share: float
     building_view: float
     mask: np.ndarray
     labels: np.ndarray
@@ -74,6 +78,15 @@ class GreenViewResult:
     warning: str = ""  # e.g. the image is too small for a meaningful index
 
     @property
+    def sky_view(self) -> float:
+        """Deprecated name of :attr:`sky_share` (a pixel share, not the solar sky view factor)."""
+        import warnings
+
+        warnings.warn("GreenViewResult.sky_view is deprecated; use sky_share (a share of the image, not the "
+                      "solar module's sky_view_factor)", DeprecationWarning, stacklevel=2)
+        return self.sky_share
+
+    @property
     def lot_of_green(self) -> bool:
         """True when ``gvi`` exceeds MLIT's 25 % "a lot of green" level."""
         return bool(self.gvi > MLIT_LOT_OF_GREEN_PCT)
@@ -82,7 +95,7 @@ class GreenViewResult:
         """Scalar fields (no arrays), e.g. for a table row."""
         return {
             "gvi": self.gvi,
-            "sky_view": self.sky_view,
+            "sky_share": self.sky_share,
             "building_view": self.building_view,
             "projection": self.projection,
             "segmenter": self.segmenter,
@@ -91,7 +104,7 @@ class GreenViewResult:
         }
 
     def __repr__(self) -> str:
-        return (f"GreenViewResult(gvi={self.gvi:.1f}%, sky_view={self.sky_view:.1f}%, "
+        return (f"GreenViewResult(gvi={self.gvi:.1f}%, sky_share={self.sky_share:.1f}%, "
                 f"building_view={self.building_view:.1f}%, projection={self.projection!r}, "
                 f"segmenter={self.segmenter!r}, shape={self.mask.shape})")
 
@@ -195,7 +208,7 @@ def green_view_index(image, *, projection: str = "auto", segmenter: Segmenter | 
     if projection == "perspective":
         labels = np.asarray(seg.segment([rgb])[0])
         return GreenViewResult(
-            gvi=_share(labels, seg.vegetation_ids), sky_view=_share(labels, seg.sky_ids),
+            gvi=_share(labels, seg.vegetation_ids), sky_share=_share(labels, seg.sky_ids),
             building_view=_share(labels, seg.building_ids), mask=np.isin(labels, seg.vegetation_ids),
             labels=labels.astype(np.int16), classes=tuple(seg.classes), projection="perspective",
             segmenter=seg.name, source=source, warning=warning)
@@ -217,7 +230,7 @@ def green_view_index(image, *, projection: str = "auto", segmenter: Segmenter | 
         per_view = tuple(_share(m, seg.vegetation_ids) for m in view_labels)
         allpix = np.concatenate([m.ravel() for m in view_labels])
         return GreenViewResult(
-            gvi=_share(allpix, seg.vegetation_ids), sky_view=_share(allpix, seg.sky_ids),
+            gvi=_share(allpix, seg.vegetation_ids), sky_share=_share(allpix, seg.sky_ids),
             building_view=_share(allpix, seg.building_ids), mask=mask, labels=labels, classes=tuple(seg.classes),
             projection="treepedia", segmenter=seg.name, n_views=len(views),
             coverage_pct=_coverage(covered, None), band_deg=None, view_gvi=per_view, source=source, warning=warning)
@@ -226,7 +239,7 @@ def green_view_index(image, *, projection: str = "auto", segmenter: Segmenter | 
     per_view = tuple(_share(m, seg.vegetation_ids) for m in view_labels)
     return GreenViewResult(
         gvi=pano.weighted_share_pct(sphere, seg.vegetation_ids, weights, covered) if seg.vegetation_ids else np.nan,
-        sky_view=pano.weighted_share_pct(sphere, seg.sky_ids, weights, covered) if seg.sky_ids else np.nan,
+        sky_share=pano.weighted_share_pct(sphere, seg.sky_ids, weights, covered) if seg.sky_ids else np.nan,
         building_view=(pano.weighted_share_pct(sphere, seg.building_ids, weights, covered)
                        if seg.building_ids else np.nan),
         mask=mask, labels=labels, classes=tuple(seg.classes), projection="equirectangular", segmenter=seg.name,

@@ -18,7 +18,8 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence, runtime_checkable
+from dataclasses import dataclass
+from typing import Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -34,10 +35,13 @@ class Segmenter(Protocol):
     ``segment`` takes a list of ``(H, W, 3)`` uint8 RGB arrays (sizes may differ) and returns one
     integer class map of the same ``(H, W)`` per image. ``classes`` names the class ids;
     ``vegetation_ids``, ``sky_ids`` and ``building_ids`` say which ids count as each (an empty
-    tuple means "this backend cannot tell", and the share is reported as NaN).
+    tuple means "this backend cannot tell", and the share is reported as NaN). ``licence`` states
+    the terms of the weights behind the results (e.g. ``"CC BY-NC 4.0"``); it travels into the
+    ``attrs`` of survey tables so that nobody publishes non-commercial results by accident.
     """
 
     name: str
+    licence: str
     classes: Sequence[str]
     vegetation_ids: tuple[int, ...]
     sky_ids: tuple[int, ...]
@@ -64,10 +68,15 @@ class TorchSegmenter:
     batch_size : images per forward pass.
     tta : also run the horizontally flipped image and average the scores (2x slower, a little more accurate).
     threads : CPU threads for PyTorch (default: leave PyTorch's setting).
+    input_size : ``(H, W)`` pixel budget of the network per image (default: the model's ``input_size``);
+        smaller is faster and coarser (the model card gives figures for both settings).
+    calibrated : add the vegetation logit offset chosen on held-out frames (metadata ``calibration``)
+        before the arg-max (default True; False gives the raw arg-max).
     """
 
     def __init__(self, weights: str | os.PathLike | None = None, *, device: str | None = None, batch_size: int = 32,
-                 tta: bool = False, threads: int | None = None):
+                 tta: bool = False, threads: int | None = None, input_size: tuple[int, int] | None = None,
+                 calibrated: bool = True):
         import torch
 
         from numazu_geo.greenview.model import load_network
@@ -82,9 +91,11 @@ class TorchSegmenter:
         self.vegetation_ids = tuple(int(i) for i in self.meta["vegetation_classes"])
         self.sky_ids = tuple(int(i) for i in self.meta.get("sky_classes", ()))
         self.building_ids = tuple(int(i) for i in self.meta.get("building_classes", ()))
-        self.input_size = tuple(int(v) for v in self.meta["input_size"])
+        self.input_size = tuple(int(v) for v in (input_size or self.meta["input_size"]))
         self.batch_size = int(batch_size)
         self.tta = bool(tta)
+        offsets = (self.meta.get("calibration") or {}).get("logit_offsets", {}) if calibrated else {}
+        self.logit_offsets = {int(k): float(v) for k, v in offsets.items() if float(v) != 0.0}
         self._mean = torch.tensor(self.meta["mean"], dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(self.meta["std"], dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
 
@@ -120,7 +131,9 @@ class TorchSegmenter:
                     x = ((x - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
                     logits = self.net(x)["out"]
                     if self.tta:
-                        logits = logits + self.net(x.flip(-1))["out"].flip(-1)
+                        logits = (logits + self.net(x.flip(-1))["out"].flip(-1)) * 0.5
+                    for c, off in self.logit_offsets.items():
+                        logits[:, c] += off
                     small = shape[0] * shape[1] <= 4 * net_hw[0] * net_hw[1]
                     if small and tuple(logits.shape[-2:]) != shape:
                         logits = F.interpolate(logits, size=shape, mode="bilinear", align_corners=False)
@@ -199,6 +212,7 @@ class ExGSegmenter:
     """Treepedia's excess-green colour baseline as a :class:`Segmenter` (classes: other, vegetation)."""
 
     name = "exg"
+    licence = "none (colour rule, no trained weights)"
     classes = ("other", "vegetation")
     vegetation_ids = (1,)
     sky_ids: tuple[int, ...] = ()
@@ -283,6 +297,7 @@ class HFSegmenter:
         self.sky_ids = groups["sky"]
         self.building_ids = groups["building"]
         self.batch_size = int(batch_size)
+        self.licence = checkpoint_licence(path)
 
     def segment(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         import torch
@@ -310,12 +325,23 @@ def import_transformers():
     return transformers
 
 
+def checkpoint_licence(path: str | os.PathLike) -> str:
+    """The ``license:`` of a Hugging Face checkpoint folder's model card (README.md front matter), or
+    ``"unknown (see the checkpoint's model card)"``."""
+    card = Path(path) / "README.md"
+    if card.is_file():
+        m = re.search(r"^license:\s*(\S.*)$", card.read_text(encoding="utf-8", errors="replace"), re.MULTILINE)
+        if m:
+            return m.group(1).strip().strip("'\"")
+    return "unknown (see the checkpoint's model card)"
+
+
 # ------------------------------------------------------------------------------------------ choose
 _DEFAULT_CACHE: dict[tuple, TorchSegmenter] = {}
 
 
 def load_default_segmenter(*, device: str | None = None, tta: bool = False) -> TorchSegmenter:
-    """The shipped CamVid model, loaded once per process (and per device / TTA setting)."""
+    """The default shipped CamVid model, loaded once per process (and per device / TTA setting)."""
     key = (device or default_device(), bool(tta))
     seg = _DEFAULT_CACHE.get(key)
     if seg is None:
@@ -323,25 +349,94 @@ def load_default_segmenter(*, device: str | None = None, tta: bool = False) -> T
     return seg
 
 
-def get_segmenter(segmenter=None, *, method: str | None = None) -> Segmenter:
-    """Resolve ``segmenter`` / ``method`` arguments to a :class:`Segmenter`.
+@dataclass(frozen=True)
+class SegmenterBackend:
+    """One entry of :data:`SEGMENTER_BACKENDS`: ``factory(argument)`` builds the segmenter; ``argument``
+    is what follows ``"<name>:"`` in a segmenter spec (None for the bare name)."""
 
-    ``segmenter`` may be a Segmenter instance, ``None`` / ``"model"`` (shipped weights), ``"exg"``,
-    a ``.safetensors`` path, or a folder holding a transformers checkpoint. ``method="exg"`` selects
-    the colour baseline, ``method="model"`` the shipped network.
+    name: str
+    factory: Callable[[str | None], Segmenter]
+    description: str
+    argument: str = ""  # what the argument means ("" = takes none)
+
+
+def _model_backend(arg: str | None) -> Segmenter:
+    return load_default_segmenter() if arg in (None, "", "default") else TorchSegmenter(arg)
+
+
+def _exg_backend(arg: str | None) -> Segmenter:
+    if arg:
+        raise ModelError(f"exg:{arg}: the ExG colour baseline takes no argument")
+    return ExGSegmenter()
+
+
+def _hf_backend(arg: str | None) -> Segmenter:
+    if not arg:
+        raise ModelError("hf: needs a folder, e.g. hf:/path/to/segformer-checkpoint")
+    return HFSegmenter(arg)
+
+
+#: The one registry of segmentation backends: ``get_segmenter``, the CLI's ``--method`` choices and
+#: ``numazu_geo.greenview.evaluate`` all read it. Add a backend with :func:`register_segmenter`.
+SEGMENTER_BACKENDS: dict[str, SegmenterBackend] = {}
+
+
+def register_segmenter(name: str, factory: Callable[[str | None], Segmenter], description: str, *,
+                       argument: str = "") -> None:
+    """Add (or replace) a backend; ``get_segmenter("<name>")`` / ``"<name>:<argument>"`` then builds it."""
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
+        raise ValueError(f"backend name {name!r}: use lower-case letters, digits, '-' or '_'")
+    SEGMENTER_BACKENDS[name] = SegmenterBackend(name, factory, description, argument)
+
+
+register_segmenter("model", _model_backend, "the project's own network (default: the shipped default model)",
+                   argument="a shipped model name (see models/) or a .safetensors path")
+register_segmenter("exg", _exg_backend, "Treepedia's excess-green colour index (Li et al. 2015), the baseline")
+register_segmenter("hf", _hf_backend, "a local Hugging Face transformers checkpoint (pip install numazu-geo[hf])",
+                   argument="a checkpoint folder")
+
+
+def segmenter_names() -> tuple[str, ...]:
+    """Names of the registered backends (the CLI's ``--method`` choices)."""
+    return tuple(SEGMENTER_BACKENDS)
+
+
+def shipped_models() -> tuple[str, ...]:
+    """Names of the models in ``models/`` (each loadable as ``"model:<name>"`` or by its name)."""
+    from numazu_geo.paths import models_dir
+
+    d = models_dir()
+    return tuple(sorted(p.stem for p in d.glob("*.safetensors") if p.with_suffix(".json").is_file()))
+
+
+def get_segmenter(segmenter=None, *, method: str | None = None) -> Segmenter:
+    """Resolve ``segmenter`` / ``method`` arguments to a :class:`Segmenter` through :data:`SEGMENTER_BACKENDS`.
+
+    ``segmenter`` may be a Segmenter instance, ``None`` (the default model), a backend name (``"model"``,
+    ``"exg"``...), ``"<backend>:<argument>"`` (``"model:greenview_lraspp_mnv3_camvid"``, ``"hf:/path"``),
+    the name of a shipped model, a ``.safetensors`` path, or a folder holding a transformers checkpoint.
+    ``method`` names a backend when ``segmenter`` is None.
     """
     if segmenter is not None and not isinstance(segmenter, (str, os.PathLike)):
         if not isinstance(segmenter, Segmenter):
-            raise TypeError(f"segmenter must implement the Segmenter protocol, got {type(segmenter).__name__}")
+            missing = [a for a in ("name", "licence", "classes", "vegetation_ids", "sky_ids", "building_ids",
+                                   "segment") if not hasattr(segmenter, a)]
+            raise TypeError(f"segmenter must implement the Segmenter protocol, got {type(segmenter).__name__}"
+                            + (f" (missing: {', '.join(missing)})" if missing else ""))
         return segmenter
     choice = method if segmenter is None else segmenter
-    if choice is None or str(choice) in {"model", "default"}:
+    if choice is None:
         return load_default_segmenter()
-    if str(choice) == "exg":
-        return ExGSegmenter()
-    p = Path(choice)
-    if p.suffix == ".safetensors":
-        return TorchSegmenter(p)
+    text = os.fspath(choice)
+    if text == "default":
+        text = "model"
+    backend, sep, arg = text.partition(":")
+    if backend in SEGMENTER_BACKENDS and (sep or not Path(text).exists()):
+        return SEGMENTER_BACKENDS[backend].factory(arg if sep else None)
+    p = Path(text)
+    if p.suffix == ".safetensors" or text in shipped_models():
+        return TorchSegmenter(p if p.suffix == ".safetensors" else text)
     if p.is_dir():
         return HFSegmenter(p)
-    raise ModelError(f"{choice}: unknown segmenter (use 'model', 'exg', a .safetensors file or a transformers folder)")
+    raise ModelError(f"{choice}: unknown segmenter (backends: {', '.join(SEGMENTER_BACKENDS)}; shipped models: "
+                     f"{', '.join(shipped_models()) or 'none'}; or a .safetensors file or a transformers folder)")

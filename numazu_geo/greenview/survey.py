@@ -200,8 +200,10 @@ def list_images(folder_or_paths, *, recursive: bool = False) -> list[Path]:
     return [Path(p) for p in folder_or_paths]
 
 
-_COLUMNS = ("path", "gvi", "sky_view", "building_view", "captured_at", "utc_offset", "heading_deg", "altitude_m",
-            "projection", "width", "height", "n_views", "coverage_pct", "segmenter", "mask_path", "error", "warning")
+#: ``sky_view`` repeats ``sky_share`` under its old name for one release (deprecated; to be removed in 0.3).
+_COLUMNS = ("path", "gvi", "sky_share", "building_view", "sky_view", "captured_at", "utc_offset", "heading_deg",
+            "altitude_m", "projection", "width", "height", "n_views", "coverage_pct", "segmenter", "mask_path", "error",
+            "warning")
 
 
 def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.PathLike], *, segmenter=None,
@@ -220,7 +222,8 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
 
     Returns
     -------
-    GeoDataFrame with columns ``path, gvi, sky_view, building_view`` (percent), ``captured_at`` (camera
+    GeoDataFrame with columns ``path, gvi, sky_share, building_view`` (percent; ``sky_view``, the
+    deprecated old name of ``sky_share``, is still written for one release), ``captured_at`` (camera
     local time from EXIF), ``utc_offset``, ``heading_deg`` (compass bearing of the panorama centre),
     ``altitude_m``, ``projection``, ``width``, ``height``, ``n_views``, ``coverage_pct``, ``segmenter``,
     ``mask_path``, ``error`` (empty string when the image was analysed), ``warning`` (empty, or e.g.
@@ -265,7 +268,8 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
                                "treating it as a perspective photo", path, rgb.shape[1], rgb.shape[0])
                 proj = "perspective"
             res = green_view_index(rgb, projection=proj, segmenter=seg, views=views, band_deg=band_deg)
-            row.update(gvi=res.gvi, sky_view=res.sky_view, building_view=res.building_view,
+            row.update(gvi=res.gvi, sky_share=res.sky_share, sky_view=res.sky_share,
+                       building_view=res.building_view,
                        projection=res.projection, width=rgb.shape[1], height=rgb.shape[0], n_views=res.n_views,
                        coverage_pct=res.coverage_pct)
             if res.warning:
@@ -283,7 +287,7 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
         rows.append(row)
         geoms.append(geom)
     df = pd.DataFrame(rows, columns=list(_COLUMNS))
-    for col in ("gvi", "sky_view", "building_view", "heading_deg", "altitude_m", "coverage_pct"):
+    for col in ("gvi", "sky_share", "sky_view", "building_view", "heading_deg", "altitude_m", "coverage_pct"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     for col in ("width", "height", "n_views"):
         df[col] = pd.array(df[col], dtype="Int64")

@@ -117,11 +117,12 @@ def run(args) -> int:
         tables[faces_out] = result.faces
     if points_out is not None and result.points is not None:
         tables[points_out] = result.points
-    written = write_tables(tables)  # all files replaced together, or none
     if raster_out is not None:
         from numazu_geo.solar.raster import RESOLUTION_M, write_roof_raster
 
-        written = [*written, write_roof_raster(result, raster_out, resolution_m=args.raster_resolution or RESOLUTION_M)]
+        resolution = args.raster_resolution or RESOLUTION_M
+        tables[raster_out] = lambda tmp: write_roof_raster(result, tmp, resolution_m=resolution)
+    written = write_tables(tables)  # all files (tables and raster) replaced together, or none
     s = co2.summarise_district(result)
     print(f"climate: {result.climate.source}")
     print(

@@ -532,43 +532,6 @@ def tile_faces(faces: gpd.GeoDataFrame, samples, face_pos) -> TileFaces:
     )
 
 
-def point_visibility(
-    faces: gpd.GeoDataFrame,
-    samples,
-    scene: SceneTriangles,
-    directions,
-    *,
-    svf_rays: int = SVF_RAYS,
-    neighbour_radius_m: float | None = NEIGHBOUR_RADIUS_M,
-    tile_size_m: float = TILE_SIZE_M,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which ``directions`` (D, 3) each sample point sees, (P, D) bool, and its sky view factor
-    (P,), with the scene :func:`roof_irradiance` gives the point's tile (the same rays, so the
-    hourly path of :mod:`numazu_geo.solar.hourly` adds up to the annual one). Points of faces
-    that are not computed (no finite orientation) see everything."""
-    fi = np.asarray(samples.face_index, dtype=np.int64)
-    xyz = np.asarray(samples.xyz, dtype=float).reshape(-1, 3)
-    nrm = np.asarray(getattr(samples, "panel_normal", samples.normal), dtype=float).reshape(-1, 3)
-    directions = np.asarray(directions, dtype=float).reshape(-1, 3)
-    vis = np.ones((len(fi), len(directions)), dtype=bool)
-    svf = np.ones(len(fi))
-    if neighbour_radius_m is None:
-        groups = [((0.0, 0.0, 0.0, 0.0), np.arange(len(faces)), np.inf)]
-    else:
-        groups = []
-        for key, fl in sorted(face_tiles(faces, samples, tile_size_m).items()):
-            x0, y0 = key[0] * tile_size_m, key[1] * tile_size_m
-            groups.append(((x0, y0, x0 + tile_size_m, y0 + tile_size_m), fl, neighbour_radius_m))
-    for rect, fl, radius in groups:
-        idx = np.nonzero(np.isin(fi, fl))[0]
-        if not len(idx):
-            continue
-        sc = scene.around(rect, radius).build()
-        vis[idx] = sc.patch_visible(xyz[idx], nrm[idx], directions)
-        svf[idx] = sc.sky_view_factor(xyz[idx], nrm[idx], n_rays=svf_rays)
-    return vis, svf
-
-
 def roof_irradiance(
     faces: gpd.GeoDataFrame,
     samples,
@@ -773,9 +736,16 @@ def _context_source(buildings_or_source, buildings):
     if isinstance(buildings_or_source, (str, os.PathLike)) and Path(buildings_or_source).suffix.lower() != ".parquet":
         return buildings_or_source
     if buildings is not None and "source_file" in buildings.columns:
-        files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
-        files = [f.split("!", 1)[0] for f in files]  # zip members: the archive
-        files = sorted({f for f in files if Path(f).exists()})
+        from numazu_geo.citygml.sources import parse_source_address
+
+        files = []
+        for f in pd.unique(buildings["source_file"].dropna().astype(str)):
+            try:
+                member = parse_source_address(f) if f else None
+            except NumazuGeoError:
+                continue
+            files.append(member.zip_path if member is not None else f)  # zip members: the archive
+        files = sorted({f for f in files if f and Path(f).exists()})
         return files or None
     return None
 
@@ -1005,7 +975,7 @@ def solar_potential(
             albedo=albedo, model=model,
         )  # fmt: skip
         pv_description = (
-            f"pvlib PVWatts: physical IAM, SAPM {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
+            f"pvlib PVWatts: physical IAM, {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
             f"losses {pv.system_losses_pct():.1f} % (no shading term), inverter {pv.ETA_INV_NOM:g}"
         )
     faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, pr_month, threshold)
@@ -1052,7 +1022,16 @@ def _provenance(clim: Climate, params: dict, buildings) -> dict:
     if src:
         credits.extend([src] if isinstance(src, str) else list(src))
     credits.extend(meta.get("data_credit") or [])
+    station = meta.get("station")
+    if station:  # short form for map captions (numazu_geo.maps.credits reads "climate" and "model")
+        name = station.split(" (")[0]
+        sid = meta.get("station_id", "")
+        short_climate = f"JMA normals 1991-2020, station {name} {sid} at {float(meta.get('station_distance_km', 0)):.1f} km"
+    else:
+        short_climate = clim.source
     prov = {
+        "climate": short_climate,
+        "model": f"numazu-geo, PV {params.get('pv_model', 'plateau')}",
         "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate),
         "climate_station": meta.get("station"),
