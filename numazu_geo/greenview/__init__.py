@@ -27,6 +27,7 @@ from numazu_geo.greenview.panorama import (
     views_to_equirect,
 )
 from numazu_geo.greenview.segmenters import (
+    SEGMENTER_BACKENDS,
     ExGSegmenter,
     HFSegmenter,
     Segmenter,
@@ -34,10 +35,15 @@ from numazu_geo.greenview.segmenters import (
     get_segmenter,
     load_default_segmenter,
     map_label_groups,
+    register_segmenter,
+    shipped_models,
 )
 from numazu_geo.greenview.survey import PhotoMetadata, green_view_survey, read_photo_metadata
 
 __all__ = [
+    "SEGMENTER_BACKENDS",
+    "register_segmenter",
+    "shipped_models",
     "DEFAULT_BAND_DEG",
     "DEFAULT_VIEWS",
     "ExGSegmenter",

@@ -24,7 +24,9 @@ Solar Energy 28(4), 293-302.
 from __future__ import annotations
 
 import calendar
+import copy
 import csv
+import functools
 import io
 import logging
 import os
@@ -370,6 +372,9 @@ def default_climate(
 
     Give real hourly data (EPW via :func:`read_epw`, NEDO METPV via :func:`read_metpv`) to replace it.
 
+    Without overrides the climate is built once per (site, year, days, range) in a process (about
+    0.3 s) and each call returns an independent copy.
+
     Parameters
     ----------
     site : :class:`~numazu_geo.solar.sun.Site` or ``(lat, lon)``; default central Numazu. (An
@@ -388,13 +393,42 @@ def default_climate(
     S.A., Duffie, J.A. (1982). Solar Energy 28(4), 293-302. Ineichen, P., Perez, R. (2002). Solar
     Energy 73(3), 151-157. Allen, R.G. et al. (1998). FAO Irrigation and Drainage Paper 56.
     """
-    import pvlib
-
     if isinstance(site, (int, np.integer)) and not isinstance(site, bool):
         site, year = None, int(site)
     if days not in (None, "monthly"):
         raise ValueError(f"default_climate: days must be None or 'monthly', not {days!r}")
     site = _as_site(site) or default_site()
+    overrides = (monthly_sunshine_h, annual_sunshine_h, angstrom_a, angstrom_b)
+    if all(v is None for v in overrides):
+        return _copy_climate(_cached_default_climate(site, int(year), days, float(irradiation_range_km)))
+    return _build_default_climate(site, year, monthly_sunshine_h=monthly_sunshine_h,
+                                  annual_sunshine_h=annual_sunshine_h, angstrom_a=angstrom_a, angstrom_b=angstrom_b,
+                                  days=days, irradiation_range_km=irradiation_range_km)  # fmt: skip
+
+
+#: How many default climates (site, year, days) one process keeps (about 1 MB each).
+DEFAULT_CLIMATE_CACHE_SIZE = 8
+
+
+@functools.lru_cache(maxsize=DEFAULT_CLIMATE_CACHE_SIZE)
+def _cached_default_climate(site: Site, year: int, days: str | None, irradiation_range_km: float) -> Climate:
+    """The default climate without overrides, built once per (site, year, days, range) in a process.
+    Never handed out directly: :func:`default_climate` returns a copy (:func:`_copy_climate`)."""
+    return _build_default_climate(site, year, days=days, irradiation_range_km=irradiation_range_km)
+
+
+def _copy_climate(climate: Climate) -> Climate:
+    """An independent copy (data, sun positions and meta), so that callers may change theirs."""
+    solpos = None if climate._solpos is None else climate._solpos.copy()
+    return replace(climate, data=climate.data.copy(), meta=copy.deepcopy(climate.meta), _solpos=solpos)
+
+
+def _build_default_climate(site: Site, year: int, *, monthly_sunshine_h=None, annual_sunshine_h=None,
+                           angstrom_a=None, angstrom_b=None, days=None,
+                           irradiation_range_km: float = IRRADIATION_STATION_RANGE_KM) -> Climate:
+    """The work of :func:`default_climate` (no cache)."""
+    import pvlib
+
     table, meta = monthly_normals_at(
         site, monthly_sunshine_h=monthly_sunshine_h, annual_sunshine_h=annual_sunshine_h,
         angstrom_a=angstrom_a, angstrom_b=angstrom_b, irradiation_range_km=irradiation_range_km,

@@ -532,43 +532,6 @@ def tile_faces(faces: gpd.GeoDataFrame, samples, face_pos) -> TileFaces:
     )
 
 
-def point_visibility(
-    faces: gpd.GeoDataFrame,
-    samples,
-    scene: SceneTriangles,
-    directions,
-    *,
-    svf_rays: int = SVF_RAYS,
-    neighbour_radius_m: float | None = NEIGHBOUR_RADIUS_M,
-    tile_size_m: float = TILE_SIZE_M,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which ``directions`` (D, 3) each sample point sees, (P, D) bool, and its sky view factor
-    (P,), with the scene :func:`roof_irradiance` gives the point's tile (the same rays, so the
-    hourly path of :mod:`numazu_geo.solar.hourly` adds up to the annual one). Points of faces
-    that are not computed (no finite orientation) see everything."""
-    fi = np.asarray(samples.face_index, dtype=np.int64)
-    xyz = np.asarray(samples.xyz, dtype=float).reshape(-1, 3)
-    nrm = np.asarray(getattr(samples, "panel_normal", samples.normal), dtype=float).reshape(-1, 3)
-    directions = np.asarray(directions, dtype=float).reshape(-1, 3)
-    vis = np.ones((len(fi), len(directions)), dtype=bool)
-    svf = np.ones(len(fi))
-    if neighbour_radius_m is None:
-        groups = [((0.0, 0.0, 0.0, 0.0), np.arange(len(faces)), np.inf)]
-    else:
-        groups = []
-        for key, fl in sorted(face_tiles(faces, samples, tile_size_m).items()):
-            x0, y0 = key[0] * tile_size_m, key[1] * tile_size_m
-            groups.append(((x0, y0, x0 + tile_size_m, y0 + tile_size_m), fl, neighbour_radius_m))
-    for rect, fl, radius in groups:
-        idx = np.nonzero(np.isin(fi, fl))[0]
-        if not len(idx):
-            continue
-        sc = scene.around(rect, radius).build()
-        vis[idx] = sc.patch_visible(xyz[idx], nrm[idx], directions)
-        svf[idx] = sc.sky_view_factor(xyz[idx], nrm[idx], n_rays=svf_rays)
-    return vis, svf
-
-
 def roof_irradiance(
     faces: gpd.GeoDataFrame,
     samples,
@@ -1046,7 +1009,7 @@ def solar_potential(
             albedo=albedo, model=model,
         )  # fmt: skip
         pv_description = (
-            f"pvlib PVWatts: physical IAM, SAPM {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
+            f"pvlib PVWatts: physical IAM, {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
             f"losses {pv.system_losses_pct():.1f} % (no shading term), inverter {pv.ETA_INV_NOM:g}"
         )
     faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, pr_month, threshold)
