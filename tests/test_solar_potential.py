@@ -373,3 +373,21 @@ def test_provenance_in_attrs_summary_and_parquet(district_result, tmp_path):
     assert district_result.caption("en") == provenance_caption(district_result, "en")
     with pytest.raises(ValueError):
         provenance_caption(prov, "fr")
+
+
+def test_two_cities_in_one_table_warn_that_one_climate_serves_both(caplog):
+    """QA: Osaka and Shizuoka buildings in one table got the climate of 南知多 (Aichi), '2.2 km' from the
+    centre of their extent and ~130 km from every building, with no word of it; now a warning says so."""
+    from conftest import require_shared
+
+    osaka = require_shared("data", "plateau", "v4_uro3.1", "osaka27120_2024_51357309_bldg_6697_op__riverflood.gml")
+    shizuoka = require_shared("data", "plateau", "v3_uro3.0", "shizuoka22102_2023_52382287_bldg_6697_psc_op__excerpt.gml")
+    with caplog.at_level("WARNING", logger="numazu_geo.solar.potential"):
+        solar_potential(shizuoka, shading=False, climate_days="monthly", progress=False)
+    assert not [r for r in caplog.records if "extent reaches" in r.getMessage()]
+    with caplog.at_level("WARNING", logger="numazu_geo.solar.potential"):
+        res = solar_potential([osaka, shizuoka], shading=False, climate_days="monthly", progress=False)
+    msgs = [r.getMessage() for r in caplog.records if "extent reaches" in r.getMessage()]
+    assert len(msgs) == 1 and len(res.buildings) == 67
+    km = float(msgs[0].split("reaches ")[1].split(" km")[0])
+    assert 100 < km < 160  # Osaka-Shizuoka is about 150 km apart; the corners of the extent farther

@@ -839,6 +839,27 @@ def _data_site(faces: gpd.GeoDataFrame) -> Site | None:
     return Site(float(lat), float(lon), base.altitude_m, base.tz, "data centre")
 
 
+def _warn_if_spread(faces: gpd.GeoDataFrame, site: Site | None) -> float:
+    """Warn when roofs lie farther than :data:`~numazu_geo.solar.climate.WEATHER_SITE_WARN_KM` from the
+    data centre that the one climate and sun position are computed for (e.g. two cities in one table:
+    the caption's station distance is then to the centre, not to the buildings). Returns the distance."""
+    if site is None or faces.crs is None or len(faces) == 0:
+        return 0.0
+    from pyproj import Transformer
+
+    from numazu_geo.solar.climate import WEATHER_SITE_WARN_KM
+
+    b = faces.total_bounds
+    lon, lat = Transformer.from_crs(faces.crs, "EPSG:4326", always_xy=True).transform([b[0], b[2], b[0], b[2]],
+                                                                                       [b[1], b[1], b[3], b[3]])
+    far = max(_distance_km(site, Site(float(la), float(lo), 0.0, site.tz, "")) for lo, la in zip(lon, lat))
+    if far > WEATHER_SITE_WARN_KM:
+        log.warning("solar_potential: the roofs' extent reaches %.0f km from its centre (%.3f, %.3f), for which the one "
+                    "climate and sun position are computed; give each city separately (or site=/climate=)",
+                    far, site.latitude_deg, site.longitude_deg)  # fmt: skip
+    return far
+
+
 def _distance_km(a: Site, b: Site) -> float:
     lat1, lon1, lat2, lon2 = map(np.radians, (a.latitude_deg, a.longitude_deg, b.latitude_deg, b.longitude_deg))
     h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
@@ -966,7 +987,9 @@ def solar_potential(
     faces = roof_faces(roof_surfaces, **(face_options or {}))
     samples = sample_points(faces, spacing_m)
 
-    site = site if site is not None else _data_site(faces)
+    if site is None:
+        site = _data_site(faces)
+        _warn_if_spread(faces, site)
     if climate is None:
         clim = default_climate(site, year, days=climate_days)
         log.info("solar_potential: %s", clim.source)
