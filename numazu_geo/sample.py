@@ -335,6 +335,12 @@ def _plots(n: int, rng: np.random.Generator, on_water=None) -> dict[str, np.ndar
             arr = np.asarray(rows[:n], dtype=float)
             return {"a0": arr[:, 0], "a1": arr[:, 1], "b0": arr[:, 2], "b1": arr[:, 3],
                     "zone": arr[:, 4].astype(np.int8)}
+        if (count == 0 and k >= 16) or k > 256:  # all (or nearly all) plots wet: doubling would never end
+            raise ValueError(
+                f"make_district: only {count} of {n} plots are on dry land within {k} blocks of the centre; the "
+                "river and the shore stay at their Numazu positions, so a centre south of Numazu's shore is "
+                "all sea (keep center_lat/center_lon near Numazu)"
+            )  # fmt: skip
         k *= 2
 
 

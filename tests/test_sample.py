@@ -463,3 +463,16 @@ def test_round_trip_solids(district):
     lod1 = truth[truth["lod"] == 1]
     np.testing.assert_allclose(per.loc[lod1.index].abs(),
                                lod1["footprint_area_m2"] * lod1["measured_height_m"], rtol=0.01)
+
+
+def test_centre_in_the_sea_is_an_error_not_a_hang(tmp_path):
+    """QA: make_district(center_lat=34.62, center_lon=135.50) (Osaka) never returned: the river and
+    shore stay at Numazu, every plot south of the shore is sea, and the plot grid doubled forever."""
+    import time
+
+    from numazu_geo.sample import make_district
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="dry land"):
+        make_district(tmp_path / "osaka", n_buildings=2, seed=1, center_lat=34.62, center_lon=135.50, progress=False)
+    assert time.perf_counter() - t0 < 30
