@@ -118,7 +118,7 @@ def face_hourly_poa(
     :func:`~numazu_geo.solar.potential.sun_bins`, computed when not given. Faces without sample
     points get 0. Each timestamp's value is irradiance x ``weight_h`` / 1000.
     """
-    from numazu_geo.solar.potential import sun_bins
+    from numazu_geo.solar.potential import point_sky, sun_bins
     from numazu_geo.solar.shading import DEFAULT_SVF_RAYS
 
     svf_rays = DEFAULT_SVF_RAYS if svf_rays is None else svf_rays
@@ -144,15 +144,7 @@ def face_hourly_poa(
         return out
 
     # per point: which sun directions it sees, and its sky view factor (the annual run's rays)
-    if scene is None:
-        vis = np.ones((len(fi), len(bins.directions)), dtype=bool)
-        svf = np.ones(len(fi))
-    else:
-        vis = scene.patch_visible(xyz, nrm, bins.directions)
-        with np.errstate(invalid="ignore"):
-            vis |= (nrm @ bins.directions.T) <= 0
-        svf = scene.sky_view_factor(xyz, nrm, n_rays=svf_rays)
-    svf = np.where(np.isfinite(svf), svf, 0.0)
+    vis, svf = point_sky(scene, xyz, nrm, bins.directions, svf_rays=svf_rays)
     wgt = np.where(np.isfinite(xyz).all(axis=1), parea, 0.0)
     wsum = np.bincount(fi, weights=wgt, minlength=n_faces)
     safe = np.where(wsum > 0, wsum, 1.0)

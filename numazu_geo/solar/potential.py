@@ -357,6 +357,22 @@ class TileIrradiance:
     rays_cast: int = 0
 
 
+def point_sky(scene, xyz, normal, directions, *, svf_rays: int = SVF_RAYS) -> tuple[np.ndarray, np.ndarray]:
+    """Which sun ``directions`` (D, 3) each point sees, (P, D) bool, and its sky view factor (P,)
+    in ``scene`` (a built :class:`~numazu_geo.solar.shading.ShadingScene`, or None: unshaded).
+    The one place the annual and the hourly paths (:mod:`numazu_geo.solar.hourly`) cast their rays."""
+    if scene is None:
+        return np.ones((len(xyz), len(directions)), dtype=bool), np.ones(len(xyz))
+    vis = scene.patch_visible(xyz, normal, directions)
+    # a bin direction at or behind the panel plane (grazing sun, the binned direction on
+    # the wrong side) is not a shading decision: the bin's beam already carries cos(AOI)
+    # clipping, and it is tiny, so such pairs count as visible rather than lost
+    with np.errstate(invalid="ignore"):
+        vis |= (normal @ directions.T) <= 0
+    svf = scene.sky_view_factor(xyz, normal, n_rays=svf_rays)
+    return vis, np.where(np.isfinite(svf), svf, 0.0)
+
+
 def tile_irradiance(
     tile: TileFaces,
     scene,
@@ -430,18 +446,7 @@ def tile_irradiance(
         local_cache.clear()
         beam_bins, diff_m, ground_m, beam_m = (np.stack([r[c] for r in rows])[inv] for c in range(4))
         p_xyz, p_nrm = xyz[pidx], nrm[pidx]
-        if sc is None:
-            vis = np.ones((len(pidx), len(bins.directions)), dtype=bool)
-            svf = np.ones(len(pidx))
-        else:
-            vis = sc.patch_visible(p_xyz, p_nrm, bins.directions)
-            # a bin direction at or behind the panel plane (grazing sun, the binned direction on
-            # the wrong side) is not a shading decision: the bin's beam already carries cos(AOI)
-            # clipping, and it is tiny, so such pairs count as visible rather than lost
-            with np.errstate(invalid="ignore"):
-                vis |= (p_nrm @ bins.directions.T) <= 0
-            svf = sc.sky_view_factor(p_xyz, p_nrm, n_rays=svf_rays)
-        svf = np.where(np.isfinite(svf), svf, 0.0)
+        vis, svf = point_sky(sc, p_xyz, p_nrm, bins.directions, svf_rays=svf_rays)
         p_month = np.empty((len(pidx), 12))
         for ps in range(0, len(pidx), CHUNK_POINTS):
             pe = min(len(pidx), ps + CHUNK_POINTS)
