@@ -251,6 +251,21 @@ def _part_files(out: Path, step: str, key: str) -> list[Path]:
     return [out / "solar" / f"{key}.parquet"]
 
 
+def _remove_unrecorded_parts(out: Path, manifest: dict) -> list[str]:
+    """Delete part files the manifest does not list (an earlier run's parts of inputs no longer
+    given, now failing, or invalidated and not yet redone), so reading a step's folder with
+    ``geopandas.read_parquet`` never mixes two runs. Returns the removed files, relative to ``out``."""
+    removed = []
+    for step in STEPS:
+        for key in {p.stem for p in (out / ("buildings" if step == "ingest" else step)).glob("[!.]*.parquet")}:
+            if f"{step}/{key}" not in manifest["parts"]:
+                for path in _part_files(out, step, key):
+                    if path.exists():
+                        path.unlink()
+                        removed.append(str(path.relative_to(out)))
+    return sorted(removed)
+
+
 def _bounds(gdf) -> list | None:
     if gdf is None or len(gdf) == 0:
         return None
@@ -544,6 +559,11 @@ def run_city(
                 run.computed["solar"].append(key)
 
             _run_tasks(get_client, [j[:3] for j in jobs], on_solar, out, manifest, retries, budget, "solar", progress)
+        stale = _remove_unrecorded_parts(out, manifest)
+        if stale:
+            manifest["stale_parts_removed"] = stale
+            log.warning("%s: removed %d part file(s) of an earlier run that this run does not hold "
+                        "(inputs no longer given, failed or not yet redone)", out, len(stale))
         manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         _write_manifest(out, manifest)
     finally:

@@ -8,6 +8,7 @@ import gc
 import json
 import shutil
 import threading
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -108,6 +109,20 @@ def test_rerun_redoes_nothing(city, client, full_run, tmp_path):
     changed = run_city(city.path, tmp_path / "copy", client=client, spacing_m=SPACING_M + 1, quick=True,
                        progress=False)  # fmt: skip
     assert changed.computed["ingest"] == [] and len(changed.computed["solar"]) == 4
+
+
+def test_rerun_with_fewer_inputs_leaves_no_stale_parts(city, client, full_run, tmp_path):
+    """A rerun into the same folder with fewer files: the folder then holds only this run's parts
+    (reading it never mixes two runs' buildings), and the removal is recorded."""
+    out = tmp_path / "out"
+    shutil.copytree(full_run.out_dir, out)
+    one = Path(city.path) / sorted(city.files)[0]
+    again = run_city(one, out, client=client, spacing_m=SPACING_M, quick=True, progress=False)
+    key = next(iter(again.manifest["inputs"]))
+    assert sorted(p.stem for p in (out / "solar").glob("*.parquet")) == [key]
+    assert sorted(p.stem for p in (out / "buildings").glob("*.parquet")) == [key]
+    assert len(again.manifest["stale_parts_removed"]) == 3 * 4  # 3 meshes x buildings, roofs, solids, solar
+    assert len(again.read("buildings")) < len(full_run.read("buildings"))
 
 
 def test_killed_run_restarts_to_identical_output(city, client, full_run, tmp_path):
