@@ -394,7 +394,9 @@ def _client(client, scheduler, workers):
     if scheduler:
         return Client(scheduler), None, True
     n = int(workers) if workers else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=max(1, n), threads_per_worker=1, processes=True, dashboard_address=":0")
+    # the workers' own INFO lines (start, stop, comms) would drown the progress bar; warnings still show
+    cluster = LocalCluster(n_workers=max(1, n), threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=logging.WARNING)  # fmt: skip
     return Client(cluster), cluster, True
 
 
@@ -639,6 +641,12 @@ def _cli_run(args) -> int:
     from numazu_geo.io import check_output_dir
 
     check_output_dir(args.out)  # before any work
+    if not getattr(args, "verbose", False):  # Dask's INFO lines (workers starting, closing) only with -v
+        try:
+            import distributed  # noqa: F401  (its import sets the level this overrides)
+        except ImportError:
+            pass  # run_city names the missing extra
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     source = args.source if len(args.source) > 1 else args.source[0]
     run = run_city(
         source, args.out, steps=tuple(s.strip() for s in args.steps.split(",") if s.strip()),
