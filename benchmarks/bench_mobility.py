@@ -3,8 +3,8 @@
     python benchmarks/bench_mobility.py [--seeds 3] [--per-mode 10] [--pupils 30]
 
 Part 1 sweeps GPS noise (standard deviation of the slowly varying error, m) and sampling interval
-over seeded single-mode trips (walk 4.5, bicycle 15, car 45 km/h cruise with stops, train 85 km/h
-cruise with stations) and prints the share of trips with the right mode and the walk/bicycle
+over seeded single-mode trips (walk 4.5, bicycle 15, car 45 km/h cruise with stops, bus 35 km/h
+with mid-block stops (their locations given), train 85 km/h cruise with stations) and prints the share of trips with the right mode and the walk/bicycle
 distance error against the simulated route. Part 2 times ``detect_trips`` on a class's week of CSV
 files beside the baseline of only reading the same files with pandas, in the same run.
 """
@@ -33,8 +33,9 @@ def accuracy(seeds: int, per_mode: int) -> pd.DataFrame:
         for interval in (1.0, 5.0):
             right, n, errs = 0, 0, []
             for seed in range(seeds):
-                fixes, truth = synthetic.mode_trips(per_mode, seed=100 + seed, noise_m=noise, interval_s=interval)
-                legs = mobility.detect_trips(fixes[["track", "time", "lat", "lon"]])
+                fixes, truth = synthetic.mode_trips(per_mode, seed=100 + seed, noise_m=noise, interval_s=interval,
+                                                    modes=("walk", "bicycle", "car", "bus", "train"))
+                legs = mobility.detect_trips(fixes[["track", "time", "lat", "lon"]], bus_stops=fixes.attrs["bus_stops"])
                 m = truth.merge(legs, on="track", how="left", suffixes=("_true", ""))
                 one = m.groupby("track").filter(lambda g: len(g) == 1)  # trips cut into several legs count as wrong
                 right += int((one["mode"] == one["mode_true"]).sum())

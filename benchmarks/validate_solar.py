@@ -54,7 +54,7 @@ def numazu_figures():
     print(f"Numazu default climate: {clim.meta['station']} at {clim.meta['station_distance_km']:.1f} km; "
           f"horizontal {clim.annual_kwh_m2():.0f} kWh/m2/yr; May {m[4]:.2f}, June {m[5]:.2f} kWh/m2/day; "
           f"diffuse share {clim.annual_kwh_m2('dhi') / clim.annual_kwh_m2():.2f}")
-    x0, y0, z0 = -31000.0, -98000.0, 10.0
+    x0, y0, z0 = 32800.0, -99560.0, 10.0  # central Numazu in EPSG:6676
     rise = 10.0 * np.tan(np.radians(30.0))
     roof = shapely.Polygon([(x0, y0, z0), (x0 + 10, y0, z0), (x0 + 10, y0 + 10, z0 + rise), (x0, y0 + 10, z0 + rise)])
     rs = gpd.GeoDataFrame({"gml_id": ["r"], "building_id": ["R"], "surface_id": ["s"], "roof_source": "lod2"},

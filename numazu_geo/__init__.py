@@ -27,6 +27,9 @@ _API = {
     "green_view_index": "numazu_geo.greenview",
     "green_view_survey": "numazu_geo.greenview",
     "make_district": "numazu_geo.sample",
+    "run_city": "numazu_geo.pipeline",
+    "read_tracks": "numazu_geo.mobility",
+    "detect_trips": "numazu_geo.mobility",
 }
 
 __all__ = sorted(_API) + ["__version__"]

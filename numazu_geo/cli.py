@@ -34,6 +34,7 @@ _SUBCOMMAND_MODULES = (
     "numazu_geo.greenview.cli",  # greenview
     "numazu_geo.maps.cli",  # map
     "numazu_geo.mobility.cli",  # trips
+    "numazu_geo.pipeline",  # run (whole cities on Dask)
     "numazu_geo.demo",  # demo
 )
 

@@ -2,12 +2,13 @@
 
 Outputs are written to a temporary file in the target folder and renamed into place, so an
 interrupted job never leaves a half-written file where a good one is expected. Temporary files are
-named ``.<target name>.ngtmp-<pid>-<random><suffix>``; those of a process that no longer runs (a
-job killed with SIGKILL) are removed by the next write into the same folder.
+named ``.<target name>.ngtmp-<host>-<pid>-<random><suffix>``; those of a process of this machine
+that no longer runs (a job killed with SIGKILL) are removed by the next write into the same folder
+(files of other machines, e.g. on a shared disk, are left alone).
 
 Several outputs of one job (e.g. ``solar -o buildings.parquet --faces faces.parquet``) are committed
 together by :func:`atomic_paths`: every file is written first; then a small journal
-(``.numazu-commit-<pid>-<random>.json``, listing each temporary file and its target) is written
+(``.numazu-commit-<host>-<pid>-<random>.json``, listing each temporary file and its target) is written
 atomically beside every target; then the files are renamed; then the journal is removed. A job killed
 between two renames leaves its journal, and the next write into (or :func:`read_parquet` from) that
 folder completes the remaining renames from it (roll forward: every listed file was already complete),
@@ -26,6 +27,7 @@ import logging
 import os
 import re
 import secrets
+import socket
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -38,10 +40,24 @@ log = logging.getLogger(__name__)
 
 _ATTRS_KEY = b"numazu_geo_attrs"
 
-#: marker inside temporary file names (``.<name>.ngtmp-<pid>-<hex><suffix>``)
+#: marker inside temporary file names (``.<name>.ngtmp-<host>-<pid>-<hex><suffix>``)
 _TMP_MARK = ".ngtmp-"
-_TMP_RE = re.compile(r"^\.(?P<name>.+)\.ngtmp-(?P<pid>\d+)-[0-9a-f]+(?:\.[^.]*)?$")
-_JOURNAL_RE = re.compile(r"^\.numazu-commit-(?P<pid>\d+)-[0-9a-f]+\.json$")
+# (the host part is optional: names written before it was added carry only the pid)
+_TMP_RE = re.compile(r"^\.(?P<name>.+)\.ngtmp-(?:(?P<host>[A-Za-z0-9_]+)-)?(?P<pid>\d+)-[0-9a-f]+(?:\.[^.]*)?$")
+_JOURNAL_RE = re.compile(r"^\.numazu-commit-(?:(?P<host>[A-Za-z0-9_]+)-)?(?P<pid>\d+)-[0-9a-f]+\.json$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname() or "host")[:40] or "host"
+
+
+def _owner() -> str:
+    return f"{_host()}-{os.getpid()}"
+
+
+def _dead(match) -> bool:
+    """The job that made this temporary file or journal ran on this machine and has ended."""
+    return match.group("host") in (None, _host()) and not _pid_alive(int(match.group("pid")))
 
 #: the table formats :func:`write_table` writes, by extension
 TABLE_FORMATS = (".parquet", ".csv", ".gpkg", ".geojson")
@@ -66,7 +82,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _new_temp(target: Path, suffix: str | None) -> Path:
-    name = f".{target.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}{suffix or target.suffix or '.tmp'}"
+    name = f".{target.name}{_TMP_MARK}{_owner()}-{secrets.token_hex(4)}{suffix or target.suffix or '.tmp'}"
     tmp = target.parent / name
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # plain-open() permissions (umask)
     os.close(fd)
@@ -77,7 +93,8 @@ def cleanup_stale(folder: str | os.PathLike) -> list[Path]:
     """Finish interrupted multi-file commits in ``folder`` and remove temporary files of dead jobs.
 
     Returns the paths removed. Files of jobs still running (their process id is alive on this
-    machine) are left alone. Called by every write and by :func:`read_parquet`.
+    machine) or of other machines are left alone. Called by every write and by :func:`read_parquet`;
+    a folder where nothing can be changed (read-only) is left as it is, with a warning.
     """
     folder = Path(folder)
     removed: list[Path] = []
@@ -87,16 +104,24 @@ def cleanup_stale(folder: str | os.PathLike) -> list[Path]:
         return removed
     for entry in entries:  # journals first: their temporary files are complete outputs
         m = _JOURNAL_RE.match(entry.name)
-        if m and not _pid_alive(int(m.group("pid"))):
-            _roll_forward(Path(entry.path))
+        if m and _dead(m):
+            try:
+                _roll_forward(Path(entry.path))
+            except OSError as exc:
+                log.warning("%s: cannot complete an interrupted commit here (%s)", entry.path, exc)
     for entry in entries:
         m = _TMP_RE.match(entry.name)
-        if m and not _pid_alive(int(m.group("pid"))):
+        if m and _dead(m):
             path = Path(entry.path)
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 path.unlink()
-                removed.append(path)
-                log.info("removed %s (temporary file of an interrupted job)", path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("%s: cannot remove this temporary file of an interrupted job (%s)", path, exc)
+                continue
+            removed.append(path)
+            log.info("removed %s (temporary file of an interrupted job)", path)
     return removed
 
 
@@ -149,13 +174,16 @@ def atomic_paths(paths: Iterable[str | os.PathLike], *, suffixes=None) -> Iterat
     journals: list[Path] = []
     try:
         for target, suffix in zip(targets, suffixes):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            cleanup_stale(target.parent)
-            tmps.append(_new_temp(target, suffix))
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                cleanup_stale(target.parent)
+                tmps.append(_new_temp(target, suffix))
+            except OSError as exc:  # name the output, not the temporary file
+                raise OutputPathError(target, f"cannot write into {target.parent} ({exc.strerror or exc})") from exc
         yield list(tmps)
         if len(targets) > 1:
             body = json.dumps({"files": [[str(t), str(p)] for t, p in zip(tmps, targets)]}, ensure_ascii=False)
-            name = f".numazu-commit-{os.getpid()}-{secrets.token_hex(4)}.json"
+            name = f".numazu-commit-{_owner()}-{secrets.token_hex(4)}.json"
             for folder in dict.fromkeys(t.parent for t in targets):
                 jtmp = _new_temp(folder / name, ".json")
                 jtmp.write_text(body, encoding="utf-8")
@@ -231,6 +259,32 @@ def check_output(
         raise OutputPathError(p, f"folder {ancestor} is not writable")
     if p.exists() and not os.access(p, os.W_OK) and not os.access(p.parent, os.W_OK):
         raise OutputPathError(p, "exists and cannot be replaced (no write permission)")
+    if p.parent.is_dir():  # os.access does not see everything (root, special file systems): try it
+        try:
+            _new_temp(p, ".probe").unlink()
+        except OSError as exc:
+            raise OutputPathError(p, f"cannot write into {p.parent} ({exc.strerror or exc})") from exc
+    return p
+
+
+def check_output_dir(path: str | os.PathLike, *, what: str = "output folder") -> Path:
+    """Validate an output *folder* before any work: not a file, inside a writable folder.
+
+    Returns the path (created later by the job). Raises :class:`~numazu_geo.errors.OutputPathError`.
+    """
+    text = os.fspath(path)
+    if not text.strip():
+        raise OutputPathError(text, f"empty {what} path")
+    p = Path(text).expanduser()
+    if p.exists() and not p.is_dir():
+        raise OutputPathError(p, f"is a file; the {what} must be a folder")
+    ancestor = p
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise OutputPathError(p, f"{ancestor} is a file, not a folder")
+    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError(p, f"folder {ancestor} is not writable")
     return p
 
 
@@ -309,7 +363,17 @@ def read_parquet(path: str | os.PathLike, **kwargs) -> gpd.GeoDataFrame:
         from numazu_geo.errors import SourceNotFoundError
 
         raise SourceNotFoundError(f"{path}: no such file")
-    gdf = gpd.read_parquet(path, **kwargs)
+    try:
+        gdf = gpd.read_parquet(path, **kwargs)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        from numazu_geo.errors import InputFileError
+
+        if isinstance(exc, FileNotFoundError):
+            raise
+        if "geo metadata" in str(exc):
+            raise InputFileError(path, "a Parquet table without geometry (no GeoParquet 'geo' metadata); "
+                                 "give a GeoParquet file, e.g. from `numazu-geo ingest`") from exc
+        raise InputFileError(path, f"not a readable GeoParquet file ({exc})") from exc
     meta = pq.read_schema(path).metadata or {}
     if _ATTRS_KEY in meta:
         gdf.attrs.update(json.loads(meta[_ATTRS_KEY]))
@@ -332,6 +396,10 @@ def _write_table_to(df: pd.DataFrame, tmp: Path, final: Path) -> None:
             df.to_parquet(tmp, index=False)
     elif ext == ".csv":
         out = df.drop(columns="geometry") if "geometry" in df.columns else df
+        if isinstance(df, gpd.GeoDataFrame) and df.crs is not None and len(df):
+            from numazu_geo.maps.tables import lonlat_columns  # a place to find each row (issue 12)
+
+            out = out.assign(**lonlat_columns(df))
         out.to_csv(tmp, index=False, encoding="utf-8-sig")  # BOM so Excel in Japan reads UTF-8
     else:
         driver = "GPKG" if ext == ".gpkg" else "GeoJSON"
@@ -340,7 +408,9 @@ def _write_table_to(df: pd.DataFrame, tmp: Path, final: Path) -> None:
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a (Geo)DataFrame by the file's extension: .parquet (GeoParquet), .csv, .gpkg, .geojson."""
+    """Write a (Geo)DataFrame by the file's extension: .parquet (GeoParquet), .csv (plus ``lon``/``lat``
+    of each geometry; Excel tables for people with units and credit: :mod:`numazu_geo.maps.tables`),
+    .gpkg, .geojson."""
     path = Path(path)
     _check_table_format(path)
     with atomic_path(path) as tmp:
@@ -349,15 +419,21 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def write_tables(tables: dict) -> list[Path]:
-    """Write several tables ``{path: DataFrame}`` as one commit: all new files, or none.
+    """Write several outputs ``{path: DataFrame or writer}`` as one commit: all new files, or none.
 
-    Every table is written to a temporary file first; only when all succeeded are they renamed
-    into place (journalled, see the module documentation). Returns the paths.
+    A value is a (Geo)DataFrame (written by the path's extension, as :func:`write_table`) or a
+    callable ``writer(tmp_path)`` that writes the file itself (e.g. a raster). Every file is written
+    to a temporary path first; only when all succeeded are they renamed into place (journalled, see
+    the module documentation). Returns the paths.
     """
     paths = [Path(p) for p in tables]
-    for p in paths:
-        _check_table_format(p)
+    for p, value in zip(paths, tables.values()):
+        if not callable(value):
+            _check_table_format(p)
     with atomic_paths(paths) as tmps:
-        for (p, df), tmp in zip(tables.items(), tmps):
-            _write_table_to(df, tmp, Path(p))
+        for p, value, tmp in zip(paths, tables.values(), tmps):
+            if callable(value):
+                value(tmp)
+            else:
+                _write_table_to(value, tmp, p)
     return paths

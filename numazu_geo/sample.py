@@ -898,8 +898,44 @@ def _context_shapes(d: dict) -> dict:
     station = affinity.rotate(shapely.box(-inner_a / 2, -inner_b / 2, inner_a / 2, inner_b / 2), g,
                               origin=(0, 0), use_radians=True)
     clip = lambda geom: geom.intersection(extent)  # noqa: E731
+    flood, tsunami = _hazard_shapes(d, (x0, y0, x1, y1), water)
     return {"roads": roads, "river": clip(river.difference(sea)), "sea": clip(sea), "port": clip(port),
-            "station": station}
+            "station": station, "flood": flood, "tsunami": tsunami}
+
+
+#: Cell size (m) of the grid on which the sample's flood and tsunami areas are traced (display detail).
+HAZARD_CELL_M = 40.0
+
+
+def _hazard_shapes(d: dict, bounds, water) -> tuple[dict, dict]:
+    """{rank: area} of the L2 river flood and of the tsunami, traced on a grid from the same synthetic
+    depth formulas the buildings' depths use (river level 7.6 m - distance/300, sea 7.5 m - distance/350,
+    minus the ground); invented, like those depths."""
+    import shapely
+
+    if "river" not in d or "shore" not in d:
+        return {}, {}
+    x0, y0, x1, y1 = bounds
+    xs = np.arange(x0, x1, HAZARD_CELL_M) + HAZARD_CELL_M / 2
+    ys = np.arange(y0, y1, HAZARD_CELL_M) + HAZARD_CELL_M / 2
+    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = gx.ravel(), gy.ravel()
+    ground = _ground_z(d, gx, gy)
+    depths = {"flood": 7.6 - _polyline_distance(gx, gy, d["river"]) / 300.0 - ground,
+              "tsunami": 7.5 - _polyline_distance(gx, gy, d["shore"]) / 350.0 - ground}
+    out = {}
+    half = HAZARD_CELL_M / 2
+    for key, depth in depths.items():
+        ranks = np.where(depth >= 0.01, _rank(np.maximum(depth, 0.0)), 0)
+        areas = {}
+        for rank in np.unique(ranks[ranks > 0]):
+            sel = ranks == rank
+            cells = shapely.box(gx[sel] - half, gy[sel] - half, gx[sel] + half, gy[sel] + half)
+            area = shapely.coverage_union_all(cells).difference(water)
+            if not area.is_empty:
+                areas[int(rank)] = area
+        out[key] = areas
+    return out["flood"], out["tsunami"]
 
 
 def _surface_xml(d: dict, geom, z: float, indent: str) -> str:
@@ -935,7 +971,7 @@ def _context_files(d: dict, center_mesh: str) -> dict[str, bytes]:
     def env(geoms) -> str:
         import shapely
 
-        x0, y0, x1, y1 = shapely.union_all(list(geoms)).bounds
+        x0, y0, x1, y1 = shapely.total_bounds(np.asarray(list(geoms), dtype=object))
         lon, lat = d["to_geo"].transform([x0, x1], [y0, y1])
         return envelope.format(lo=f"{min(lat):.9f} {min(lon):.9f} 0", hi=f"{max(lat):.9f} {max(lon):.9f} 0")
 
@@ -954,8 +990,33 @@ def _context_files(d: dict, center_mesh: str) -> dict[str, bytes]:
     for key, name in (("river", RIVER_NAME), ("sea", SEA_NAME), ("port", PORT_NAME)):
         if not shapes[key].is_empty:
             wtr.append(member("wtr:WaterBody", f"wtr_sample_{key}", name, "wtr:lod1MultiSurface", shapes[key]))
+    rank_xml = {
+        "flood": ("RiverFloodingRiskAttribute",
+                  f"\t\t\t\t\t<uro:adminType codeSpace=\"{_CL}RiverFloodingRiskAttribute_adminType.xml\">1</uro:adminType>\n"
+                  f"\t\t\t\t\t<uro:scale codeSpace=\"{_CL}RiverFloodingRiskAttribute_scale.xml\">2</uro:scale>\n",
+                  f"{RIVER_NAME}水系{RIVER_NAME}洪水浸水想定区域（想定最大規模・サンプル）"),
+        "tsunami": ("TsunamiRiskAttribute", "", "津波浸水想定（サンプル）"),
+    }
+    hazards = {}
+    for key, (attr, extra, name) in rank_xml.items():
+        members = []
+        for rank, area in sorted(shapes[key].items()):
+            risk = (f"\t\t\t<uro:floodingRiskAttribute>\n\t\t\t\t<uro:{attr}>\n"
+                    f"\t\t\t\t\t<uro:description codeSpace=\"{_CL}{attr}_description.xml\">1</uro:description>\n"
+                    f"\t\t\t\t\t<uro:rank codeSpace=\"{_CL}{attr}_rank.xml\">{rank}</uro:rank>\n{extra}"
+                    f"\t\t\t\t</uro:{attr}>\n\t\t\t</uro:floodingRiskAttribute>\n")
+            cls = f"\t\t\t<wtr:class codeSpace=\"{_CL}WaterBody_class.xml\">1140</wtr:class>\n"
+            member_xml = member("wtr:WaterBody", f"{key}_sample_rank{rank}", name, "wtr:lod1MultiSurface", area, cls)
+            members.append(member_xml.replace("\t\t</wtr:WaterBody>", risk + "\t\t</wtr:WaterBody>"))
+        hazards[key] = (members, list(shapes[key].values()))
     head = _CONTEXT_HEADER_NS
-    return {
+    hazard_files = {}
+    for key, path in (("flood", f"udx/fld/natl/kanogawa_kanogawa/{center_mesh}_fld_6697_l2_op.gml"),
+                      ("tsunami", f"udx/tnm/{center_mesh}_tnm_6697_op.gml")):
+        members, geoms = hazards[key]
+        if members:
+            hazard_files[path] = (head + env(geoms) + "".join(members) + _FOOTER).encode("utf-8")
+    return {**hazard_files,
         f"udx/tran/{center_mesh}_tran_6697_op.gml":
             (head + env(shapes["roads"] + [shapes["station"]]) + "".join(tran) + _FOOTER).encode("utf-8"),
         f"udx/wtr/{center_mesh}_wtr_6697_op.gml":

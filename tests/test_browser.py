@@ -261,3 +261,47 @@ def test_save_png_keeps_the_whole_view(chromium, tmp_path, artifacts_dir):
     assert drawn_pixels(png)["share"] > 0.03
     with pytest.raises(ValueError, match="png"):
         maps.save_png(deck, tmp_path / "map.jpg", chromium=chromium)
+
+
+def test_print_keeps_the_whole_view(chromium, sample_map, artifacts_dir):
+    """Printing copies the 3D view into an image (a WebGL canvas alone prints blank) beside title and legend."""
+    if _sync_playwright() is None:  # pragma: no cover
+        pytest.skip("needs playwright to emulate print media")
+    with _sync_playwright()() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport=VIEWPORT, offline=True).new_page()
+            page.goto(sample_map.as_uri(), wait_until="load", timeout=60_000)
+            page.wait_for_function("window.numazuFrames >= 2", timeout=60_000)
+            page.wait_for_timeout(500)
+            page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+            page.emulate_media(media="print")
+            src_len = page.evaluate("() => document.getElementById('ng-print-image').src.length")
+            shown = page.evaluate("""() => ({img: getComputedStyle(document.getElementById('ng-print-image')).display,
+                                            canvas: getComputedStyle(document.querySelector('#deck-container canvas')).display,
+                                            header: getComputedStyle(document.getElementById('ng-header')).display,
+                                            legend: getComputedStyle(document.getElementById('ng-legend')).display,
+                                            tools: getComputedStyle(document.getElementById('ng-tools')).display})""")
+            png = artifacts_dir / "sample_district_print.png"
+            page.screenshot(path=str(png))
+            pdf = page.pdf(landscape=True)
+        finally:
+            browser.close()
+    assert src_len > 20_000  # a real picture of the view, not an empty data URL
+    assert shown == {"img": "block", "canvas": "none", "header": "block", "legend": "block", "tools": "none"}
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    assert len(np.unique(img[::8, ::8] // 24, axis=0)) > 20  # the map, not a blank page
+    assert pdf[:4] == b"%PDF" and len(pdf) > 50_000
+
+
+def test_cli_map_png(chromium, tmp_path, monkeypatch):
+    from numazu_geo.cli import main
+    from numazu_geo.io import to_parquet
+
+    monkeypatch.setenv("NUMAZU_GEO_CHROMIUM", chromium)
+    src = to_parquet(make_buildings(20, seed=9), tmp_path / "b.parquet")
+    assert main(["map", str(src), "-o", str(tmp_path / "b.html"), "--png", str(tmp_path / "b.png"), "--lang", "en"]) == 0
+    img = np.asarray(Image.open(tmp_path / "b.png").convert("RGB"))
+    assert img.shape[:2] == (maps.deck.PNG_SIZE_PX[1], maps.deck.PNG_SIZE_PX[0])
+    assert main(["map", str(src), "-o", str(tmp_path / "c.html"), "--png", str(tmp_path / "c.jpg")]) == 1
+    assert not (tmp_path / "c.html").exists()  # the bad picture name is refused before any work

@@ -114,12 +114,12 @@ def test_tree_beside_roof_shades_it(quick):
 
 def test_geotiff_dem(tmp_path):
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     z = np.array([[10.0, 11.0, 12.0], [10.5, 11.5, -9999.0], [11.0, 12.0, 13.0]], dtype="float32")
     path = tmp_path / "dem.tif"
     with rasterio.open(path, "w", driver="GTiff", width=3, height=3, count=1, dtype="float32", crs="EPSG:6676",
-                       transform=from_origin(-31000.0, -98000.0, 5.0, 5.0), nodata=-9999.0) as ds:  # fmt: skip
+                       transform=Affine(5.0, 0.0, -31000.0, 0.0, -5.0, -98000.0), nodata=-9999.0) as ds:  # fmt: skip
         ds.write(z, 1)
     t = read_terrain(path)
     assert t.crs.to_epsg() == 6676

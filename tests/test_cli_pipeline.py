@@ -41,7 +41,7 @@ def test_ingest_solar_map_from_zip_and_folder(tmp_path, monkeypatch, as_zip):
     html = (work / "map.html").read_text(encoding="utf-8")
     deck = json.loads(re.search(r"var jsonInput = (.*?);\n", html).group(1))
     drawn = [layer for layer in deck["layers"] if layer["id"].startswith("buildings")]
-    assert len(drawn) == 1 and len(drawn[0]["data"]) == 12  # every building is on the map
+    assert any(len(layer["data"]) == 12 and layer.get("extruded") for layer in drawn)  # every building, in 3D
 
 
 def test_zip_member_address_round_trip(tmp_path):
@@ -60,3 +60,19 @@ def test_zip_member_address_round_trip(tmp_path):
     assert old == src
     with pytest.raises(Exception, match="no member"):
         resolve_sources(f"zip://udx/bldg/missing.gml::{sample.path}")
+
+
+def test_help_says_what_the_default_climate_is_and_lists_choices_once():
+    """QA: `solar`, `resilience` and `run` --help said the default climate was Numazu's, but it is
+    modelled for the JMA station nearest the buildings; `trips --help` showed --by's choices as
+    {track,day,week,track,day,track,week}."""
+    from numazu_geo.cli import build_parser
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if a.choices and "solar" in a.choices).choices
+    for name in ("solar", "resilience", "run"):
+        text = " ".join(subs[name].format_help().split())
+        assert "Numazu climate" not in text, name
+        assert "nearest" in text, name
+    trips = " ".join(subs["trips"].format_help().split())
+    assert "track,day,track,week" not in trips and "'track,day' or 'track,week'" in trips

@@ -155,3 +155,37 @@ def test_load_table_checks_provenance(tmp_path, monkeypatch):
     (tmp_path / "h15_noyear.csv").write_text("name,value,source\na,1,x\n")
     with pytest.raises(ValueError, match="no 'year' column"):
         load_table("h15_noyear.csv")
+
+
+def test_solar_cli_emission_factor_and_utility_options(tmp_path, capsys):
+    """QA: `numazu-geo solar` always used TEPCO's factor (Numazu's utility), also for Osaka or
+    Shizuoka City, with no way to change it; --emission-factor / --utility now choose it, checked
+    before any computing, and the caption names the factor used."""
+    import geopandas as gpd
+
+    from numazu_geo.cli import main
+    from numazu_geo.sample import make_district
+
+    sample = make_district(tmp_path / "d", n_buildings=3, seed=1, progress=False)
+    base = ["solar", str(sample.path), "--quick", "--no-shading", "--no-progress"]
+    assert main([*base, "-o", str(tmp_path / "tepco.parquet")]) == 0
+    assert main([*base, "-o", str(tmp_path / "own.parquet"), "--emission-factor", "0.25"]) == 0
+    out = capsys.readouterr().out
+    assert "user-supplied 0.250 kg-CO2/kWh" in out
+    from numazu_geo.co2 import grid_factor
+
+    f_tepco, f_chubu = grid_factor()["kg_per_kwh"], grid_factor(utility="Chubu")["kg_per_kwh"]
+    assert f_chubu != f_tepco
+    assert main([*base, "-o", str(tmp_path / "chubu.parquet"), "--utility", "Chubu"]) == 0
+    out = capsys.readouterr().out
+    assert "emission factor: Chubu Electric Power Miraiz FY" in out and f"adjusted {f_chubu:.3f} kg-CO2/kWh" in out
+    tepco, own, chubu = (gpd.read_parquet(tmp_path / f"{n}.parquet") for n in ("tepco", "own", "chubu"))
+    assert tepco["kwh_year"].sum() > 0
+    assert own["co2_avoided_kg_year"].sum() == pytest.approx(0.25 * own["kwh_year"].sum(), rel=1e-9)
+    assert chubu["co2_avoided_kg_year"].sum() == pytest.approx(f_chubu * chubu["kwh_year"].sum(), rel=1e-9)
+    assert tepco["co2_avoided_kg_year"].sum() == pytest.approx(f_tepco * tepco["kwh_year"].sum(), rel=1e-9)
+    for bad in (["--utility", "kansai"], ["--emission-factor", "-1"]):
+        assert main([*base, "-o", str(tmp_path / "bad.parquet"), *bad]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "unexpected" not in err and "--emission-factor" in err, err
+    assert not (tmp_path / "bad.parquet").exists()

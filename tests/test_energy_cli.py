@@ -37,6 +37,30 @@ def test_energy_cli_writes_the_ledger(district, tmp_path, capsys):
     assert "file not found" in capsys.readouterr().err
 
 
+def test_energy_cli_solar_of_other_data_refused_and_missing_buildings_unknown(district, tmp_path, capsys, caplog):
+    """QA: `energy osaka.parquet --solar tokyo_solar.parquet` wrote a ledger with 0 kWh of PV for every
+    building (no key matched); a building missing from the solar result counted as 0 kWh too."""
+    import numazu_geo as ng
+    from numazu_geo.io import to_parquet
+
+    b = ng.read_buildings(district.path, progress=False)
+    src = to_parquet(b, tmp_path / "buildings.parquet")
+    other = pd.DataFrame({"building_key": [f"x-{i}" for i in range(len(b))], "kwh_year": 1000.0})
+    other_path = to_parquet(gpd.GeoDataFrame(other, geometry=b.geometry.values, crs=b.crs), tmp_path / "other.parquet")
+    assert main(["energy", str(src), "-o", str(tmp_path / "ledger.parquet"), "--solar", str(other_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "other.parquet" in err and "none of the" in err, err
+    assert not (tmp_path / "ledger.parquet").exists()
+
+    half = pd.DataFrame({"building_key": b["building_id"].iloc[: len(b) // 2], "kwh_year": 1000.0})
+    with caplog.at_level("WARNING"):
+        led = ng.energy.building_energy(b, solar=half)
+    pv = led["pv_kwh_year"].to_numpy(dtype=float)
+    assert np.isnan(pv[len(b) // 2:]).all() and (pv[: len(b) // 2] == 1000.0).all()
+    assert any(f"{len(b) - len(b) // 2} of {len(b)} buildings are not in the solar result" in r.getMessage()
+               for r in caplog.records)
+
+
 def test_resilience_cli(district, tmp_path, capsys):
     out_path = tmp_path / "shelters.parquet"
     args = ["resilience", str(district.path), "--critical-load-kw", "1.5", "--battery-kwh", "13.5", "--evs", "1",

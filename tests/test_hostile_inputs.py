@@ -31,6 +31,7 @@ from numazu_geo.errors import (
     DataExtentError,
     NumazuGeoError,
     OutputPathError,
+    WeatherFileError,
 )
 from numazu_geo.io import atomic_paths, read_parquet, to_parquet, write_tables
 
@@ -88,8 +89,9 @@ def _map_poslists(text: str, fn) -> str:
     return re.sub(r"(<gml:posList[^>]*>)([^<]*)(</gml:posList>)", one, text)
 
 
-def _hourly_epw(path: Path, *, n_rows: int = 8760, lat: float = 35.10, lon: float = 138.86, city="Numazu"):
-    """An EPW whose irradiance is a plausible clear-ish day shape, ``n_rows`` hours from 1 Jan."""
+def _hourly_epw(path: Path, *, n_rows: int = 8760, lat: float = 35.10, lon: float = 138.86, city="Numazu",
+                year: int = 2023):
+    """An EPW whose irradiance is a plausible clear-ish day shape, ``n_rows`` hours from 1 Jan ``year``."""
     header = [
         f"LOCATION,{city},Shizuoka,JPN,TEST,000000,{lat},{lon},9.0,10.0",
         "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
@@ -97,7 +99,7 @@ def _hourly_epw(path: Path, *, n_rows: int = 8760, lat: float = 35.10, lon: floa
         "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31",
     ]  # fmt: skip
     rows = []
-    t = pd.date_range("2023-01-01 01:00", periods=n_rows, freq="h")
+    t = pd.date_range(f"{year}-01-01 01:00", periods=n_rows, freq="h")
     for ts in t:
         hour = ts.hour if ts.hour else 24
         day = max(0.0, np.sin(np.pi * (hour - 6) / 12)) if 6 <= hour <= 18 else 0.0
@@ -133,6 +135,30 @@ def test_ingest_same_data_twice_folder_plus_zip_counted_once(district):
     roofs1, roofs2 = read_roof_surfaces(folder, progress=False), read_roof_surfaces([folder, archive], progress=False)
     assert len(roofs2) == len(roofs1) and roofs2.attrs["duplicates_dropped"]["rows"] == len(roofs1)
     assert len(read_solids([gml, archive], progress=False)) == N_BUILDINGS
+
+
+def test_ingest_damaged_zip_member_is_a_recorded_skip(district, tmp_path, capsys):
+    """QA: a zip member with a bad CRC (a damaged download) stopped ingest and solar with 'BadZipFile
+    ... an unexpected error'; now the member is skipped and recorded like any unreadable file, and the
+    other members are read."""
+    text = district[1].read_bytes()
+    archive = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # stored, so one flipped byte reaches the CRC check
+        zf.writestr(f"d/udx/bldg/{district[1].name}", text)
+        zf.writestr("d/udx/bldg/52385629_bldg_6697_op.gml", text.replace(b"gml:id=\"", b"gml:id=\"x"))
+    data = bytearray(archive.read_bytes())
+    second = data.find(b"52385629_bldg_6697_op.gml")
+    pos = data.find(b"<gml:posList", second) + 40
+    data[pos] = ord("7") if data[pos] != ord("7") else ord("8")
+    archive.write_bytes(bytes(data))
+    status = main(["ingest", str(archive), "-o", str(tmp_path / "b.parquet"), "--no-progress"])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "unexpected" not in captured.err and "damaged zip member" in captured.err and "52385629" in captured.err
+    got = read_parquet(tmp_path / "b.parquet")
+    assert len(got) == N_BUILDINGS
+    errors = json.loads(got.attrs["errors"]) if isinstance(got.attrs["errors"], str) else got.attrs["errors"]
+    assert len(errors) == 1 and "52385629" in json.dumps(errors, ensure_ascii=False)
 
 
 def test_ingest_repeated_gml_id_and_building_id_dropped_once(district, tmp_path, caplog):
@@ -209,6 +235,25 @@ def test_ingest_utf16_keeps_iur_attributes_and_doctype_guard(district, tmp_path)
     path.write_bytes(evil.encode("utf-16"))
     with pytest.raises(CityGMLError, match="DOCTYPE"):
         read_buildings(path, progress=False)
+
+
+def test_read_features_same_guards_as_buildings(district, tmp_path):
+    """Items 5 and 9 for the context readers (roads, water, ...): outside Japan refused, DOCTYPE refused
+    in UTF-16, geocentric CRS refused."""
+    from numazu_geo.citygml import read_features
+
+    tran = next((district[0] / "udx" / "tran").glob("*.gml"))
+    text = tran.read_text(encoding="utf-8")
+    moved = tmp_path / "london_tran_6697_op.gml"
+    moved.write_text(_map_poslists(text, lambda lat, lon, h: (lat + 16.4, lon - 138.99, h)), encoding="utf-8")
+    with pytest.raises(DataExtentError, match="london_tran_6697_op.gml.*outside Japan"):
+        read_features(moved, "tran")
+    evil = tmp_path / "doctype_tran_6697_op.gml"
+    evil.write_bytes(text.replace("?>", '?>\n<!DOCTYPE x [<!ENTITY a "a">]>', 1).encode("utf-16"))
+    with pytest.raises(CityGMLError, match="DOCTYPE"):
+        read_features(evil, "tran")
+    with pytest.raises(ValueError, match="geocentric"):
+        read_features(tran, "tran", crs="EPSG:4978")
 
 
 def test_ingest_sentinel_heights_become_nan_and_are_counted(district, tmp_path):
@@ -297,9 +342,33 @@ def test_climate_truncated_epw_is_an_error_unless_partial(tmp_path):
         read_epw(half)
     with pytest.raises(ClimateCoverageError, match="100 of the 8760"):
         read_epw(_hourly_epw(tmp_path / "short.epw", n_rows=100))
+    dark = tmp_path / "dark.epw"  # a whole year of zeros: a placeholder, not weather
+    dark.write_text(re.sub(r",300,\d+,\d+,\d+,", ",300,0,0,0,", (tmp_path / "full.epw").read_text()))
+    with pytest.raises(WeatherFileError, match="dark.epw.*zero in every hour"):
+        read_epw(dark)
     part = read_epw(half, partial=True)
     assert part.partial and "PARTIAL period 01-01..07-02" in part.source
     assert part.annual_kwh_m2() == pytest.approx(full.annual_kwh_m2() / 2, rel=0.01)
+
+
+def test_climate_leap_year_epw_in_common_year_drops_29_february_counted(tmp_path, caplog):
+    """QA: a leap-year EPW (8784 rows, e.g. an actual-year 2024 file) read for the default common year
+    gave a multi-line pandas 'day is out of range' error; now its 24 rows of 29 February are dropped,
+    counted in a warning and in the climate label, and the rest equals the same weather without them."""
+    from numazu_geo.solar.climate import read_epw
+
+    leap = _hourly_epw(tmp_path / "leap.epw", n_rows=8784, year=2024)
+    common = _hourly_epw(tmp_path / "common.epw", n_rows=8760, year=2023)
+    with caplog.at_level("WARNING"):
+        clim = read_epw(leap, year=2023)
+    assert len(clim.data) == 8760 and not clim.data.index.duplicated().any()
+    assert "29 Feb dropped: 24 rows" in clim.source
+    assert any("leap.epw" in r.getMessage() and "29 February" in r.getMessage() for r in caplog.records)
+    assert not ((clim.data.index.month == 2) & (clim.data.index.day == 29)).any()
+    ref = read_epw(common, year=2023)
+    assert clim.data["ghi"].sum() == pytest.approx(ref.data["ghi"].sum(), rel=1e-12)
+    kept = read_epw(leap, year=2024)  # in a leap year every row is kept, with no note
+    assert len(kept.data) == 8784 and "dropped" not in kept.source
 
 
 def test_climate_truncated_metpv_is_an_error(tmp_path):
@@ -359,6 +428,48 @@ def test_solar_duplicated_source_total_unchanged(district):
     assert len(twice.buildings) == len(once.buildings) == N_BUILDINGS
     assert twice.summary()["total_mwh_year"] == pytest.approx(once.summary()["total_mwh_year"], rel=1e-9)
     assert once.summary()["total_mwh_year"] > 0
+
+
+def test_plain_parquet_without_geometry_named_in_one_line(tmp_path, capsys):
+    """QA: a Parquet table without GeoParquet metadata given to solar or energy failed with geopandas'
+    "Missing geo metadata ... Use pandas.read_parquet" and no file name (map doubled its message)."""
+    path = tmp_path / "attributes_only.parquet"
+    pd.DataFrame({"gml_id": ["a", "b"], "measured_height_m": [5.0, 7.0]}).to_parquet(path)
+    for argv in (["solar", str(path), "-o", str(tmp_path / "s.parquet"), "--quick", "--no-progress"],
+                 ["energy", str(path), "-o", str(tmp_path / "e.parquet")],
+                 ["map", str(path), "-o", str(tmp_path / "m.html")]):  # fmt: skip
+        status = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert status == 1 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert "attributes_only.parquet" in err and "without geometry" in err and err.count("Parquet table") == 1, err
+    assert not list(tmp_path.glob("[sem].*"))
+
+
+def test_solar_on_parts_or_roofs_table_does_not_multiply_the_total(tmp_path, capsys):
+    """QA: `solar` on `ingest --parts` output (Yokosuka: 13 buildings + 2 BuildingPart rows sharing their
+    building_id) gave 1,829 kW instead of 950 kW, and on `ingest --what roofs` output (Ota: 412 roof rows)
+    reported 412 'buildings' and 73 times the PV. Part rows are now left out (counted); a roofs table
+    is refused in one line naming the file."""
+    from conftest import require_shared
+
+    gml = require_shared("data", "plateau", "v2_uro2.0", "yokosuka14201_52397519_bldg_6697_op__lod2_part_risk.gml")
+    run = ["--quick", "--no-shading", "--no-progress"]
+    for what, extra in (("plain", []), ("parts", ["--parts"]), ("roofs", ["--what", "roofs"])):
+        assert main(["ingest", str(gml), "-o", str(tmp_path / f"{what}.parquet"), "--no-progress", *extra]) == 0
+    assert main(["solar", str(tmp_path / "plain.parquet"), "-o", str(tmp_path / "s_plain.parquet"), *run]) == 0
+    assert main(["solar", str(tmp_path / "parts.parquet"), "-o", str(tmp_path / "s_parts.parquet"), *run]) == 0
+    capsys.readouterr()
+    parts = read_parquet(tmp_path / "parts.parquet")
+    n_parts = int(parts["parent_id"].notna().sum())
+    assert n_parts > 0 and not parts["building_id"].is_unique  # the input really has part rows
+    plain = read_parquet(tmp_path / "s_plain.parquet")
+    got = read_parquet(tmp_path / "s_parts.parquet")
+    assert len(got) == len(plain) == len(parts) - n_parts and got.attrs["building_parts_left_out"] == n_parts
+    assert got["kw"].sum() == pytest.approx(plain["kw"].sum(), rel=1e-9) and plain["kw"].sum() > 0
+    assert main(["solar", str(tmp_path / "roofs.parquet"), "-o", str(tmp_path / "s_roofs.parquet"), *run]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "roofs.parquet" in err and "roof surface" in err, err
+    assert not (tmp_path / "s_roofs.parquet").exists()
 
 
 def test_solar_cli_dir_output_and_short_epw_one_line(district, tmp_path, capsys):
@@ -450,14 +561,18 @@ def test_multi_file_commit_killed_between_renames_is_completed(tmp_path):
 
 def test_stale_temp_files_of_dead_jobs_are_removed(tmp_path):
     """Item 6: hidden temp files left by a SIGKILLed job are removed by the next write; a live job's stay."""
+    from numazu_geo.io import _host
+
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(proc.stdout)
-    stale = tmp_path / f".b.parquet.ngtmp-{dead}-deadbeef.parquet"
+    stale = tmp_path / f".b.parquet.ngtmp-{_host()}-{dead}-deadbeef.parquet"
     stale.write_bytes(b"x" * 1000)
-    live = tmp_path / f".b.parquet.ngtmp-{os.getppid()}-cafe.parquet"
-    live.write_bytes(b"y")
+    live = tmp_path / f".b.parquet.ngtmp-{_host()}-{os.getppid()}-cafe.parquet"
+    other_machine = tmp_path / f".b.parquet.ngtmp-elsewhere-{dead}-beef.parquet"
+    for p in (live, other_machine):
+        p.write_bytes(b"y")
     to_parquet(gpd.GeoDataFrame({"v": [1]}, geometry=[Point(0, 0)], crs="EPSG:6676"), tmp_path / "b.parquet")
-    assert not stale.exists() and live.exists()
+    assert not stale.exists() and live.exists() and other_machine.exists()
 
 
 def test_output_path_checks(tmp_path):
@@ -472,6 +587,11 @@ def test_output_path_checks(tmp_path):
     (tmp_path / "afile").write_text("")
     with pytest.raises(OutputPathError, match="is a file, not a folder"):
         check_output(tmp_path / "afile" / "y.parquet", default_name="x.parquet")
+    from numazu_geo.io import check_output_dir
+
+    assert check_output_dir(tmp_path / "new" / "dir") == tmp_path / "new" / "dir"
+    with pytest.raises(OutputPathError, match="is a file; the output folder must be a folder"):
+        check_output_dir(tmp_path / "afile")
     with pytest.raises(OutputPathError, match="twice"):
         with atomic_paths([tmp_path / "a.csv", tmp_path / "a.csv"]):
             pass
@@ -479,6 +599,28 @@ def test_output_path_checks(tmp_path):
 
 # ================================================================================================
 # `numazu-geo map`, CLI errors
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc (a folder nobody can write into)")
+def test_unwritable_output_folder_refused_before_work_naming_the_output(tmp_path, capsys, monkeypatch):
+    """QA: an output folder that os.access calls writable but is not (as root: /proc, a read-only
+    mount) failed only after the work, naming a temporary file ('.x.html.ngtmp-...')."""
+    import numazu_geo.mobility.tracks as tracks
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the tracks were read before the output folder was checked")
+
+    monkeypatch.setattr(tracks, "read_tracks", no_reading)
+    table = tmp_path / "t.parquet"
+    to_parquet(gpd.GeoDataFrame({"v": [1.0]}, geometry=[Point(0, 0).buffer(5)], crs="EPSG:6676"), table)
+    for argv in (["map", str(table), "-o", "/proc/qa_map.html"],
+                 ["trips", str(tmp_path / "tracks.csv"), "-o", "/proc/qa_trips.parquet"]):  # fmt: skip
+        status = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert status == 1 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert argv[-1] in err and ".ngtmp" not in err and "/proc" in err, err
+    with pytest.raises(OutputPathError, match="qa_direct.csv"):  # the writer itself names the target too
+        write_tables({Path("/proc/qa_direct.csv"): pd.DataFrame({"a": [1]})})
 
 
 def test_map_all_empty_geometries_one_line(tmp_path, capsys):

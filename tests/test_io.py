@@ -56,6 +56,7 @@ def test_write_table_formats(tmp_path, gdf, ext):
     if ext == ".csv":
         df = pd.read_csv(path, encoding="utf-8-sig")
         assert df["building_id"].tolist() == ["22203-bldg-1"]
+        assert abs(df.loc[0, "lon"] - 138.5) < 0.01 and abs(df.loc[0, "lat"] - 36.0) < 0.01  # zone VIII origin (issue 12)
     elif ext == ".parquet":
         assert read_parquet(path).crs.to_epsg() == 6676
     else:

@@ -80,6 +80,7 @@ def test_year_and_city_from_dataset_names():
     assert credits.dataset_year("udx/bldg/53392633_bldg_6697_2_op.gml") is None
     assert city_code_from_path("suginami13115_2024_53394503_tran_6697_op.gml") == "13115"
     assert city_code_from_path("22203_numazu-shi_city_2023_citygml_1_op.zip") == "22203"
+    assert city_code_from_path("takaoka16202_2024_oyabegawa_55360704_fld_6697_l2.gml") == "16202"
 
 
 def test_sample_district_keeps_its_synthetic_credit(district):
@@ -96,10 +97,14 @@ def test_caption_says_climate_model_and_date():
     ja, en = maps.caption(gdf, "ja"), maps.caption(gdf, "en")
     assert "沼津市" in ja and "APPROXIMATE default" in ja and "概算値" in ja and "long tail" not in ja
     assert "approximate, not measured" in en and "sky perez" in en and re.search(r"Made: \d{4}-\d\d-\d\d", en)
-    # a provenance dict the solar module may attach wins over what is derived
-    gdf.attrs["provenance"] = {"climate": "EPW Numazu 2020", "climate_approximate": False, "date": "2026-05-01"}
+    # the run's provenance (numazu_geo.provenance, attached by solar_potential) wins over what is derived
+    gdf.attrs["provenance"] = {"climate_source": "numazu_2020.epw", "climate_approximate": False,
+                               "run_date": "2026-05-01", "pv_model": "pvwatts"}
     en = maps.caption(gdf, "en")
-    assert "EPW Numazu 2020" in en and "approximate" not in en and "2026-05-01" in en
+    assert en.startswith("Data: 3D都市モデル（Project PLATEAU）沼津市")
+    assert "weather file numazu_2020.epw" in en and "approximate" not in en and "2026-05-01" in en and "pvwatts" in en
+    gdf.attrs["provenance"]["data_credit"] = ["出典：気象庁ホームページ（平年値 1991-2020）を加工して作成"]
+    assert maps.caption(gdf, "ja").count("気象庁") == 1  # the run's own credit line, once
 
 
 # ------------------------------------------------------------------------------------------ features
@@ -302,3 +307,43 @@ def test_zip_dataset_credit_context_and_year(tmp_path):
     from numazu_geo.maps.district import context_source
 
     assert context_source(gdf) == str(Path(z.path).resolve())
+
+
+
+def test_write_table_csv_has_lonlat(tmp_path):
+    from numazu_geo.io import write_table
+
+    back = pd.read_csv(write_table(make_buildings(4), tmp_path / "b.csv"), encoding="utf-8-sig")
+    assert back["lon"].between(138.85, 138.87).all() and back["lat"].between(35.09, 35.11).all()
+
+
+def test_sample_flood_and_tsunami_areas_agree_with_building_depths(tmp_path):
+    import geopandas as gpd
+
+    from numazu_geo.sample import make_district
+
+    district = make_district(tmp_path / "d", n_buildings=200, seed=2026, progress=False)  # reaches the flood area
+    fld, tnm = read_features(district.path, "fld"), read_features(district.path, "tnm")
+    assert len(fld) >= 2 and len(tnm) >= 2 and fld["rank"].notna().all()
+    assert fld["name"].str.contains("狩野川").all()
+    truth = district.truth
+    pts = gpd.GeoSeries(gpd.points_from_xy(truth["lon"], truth["lat"]), crs=4326).to_crs(fld.crs)
+    inside = pts.within(fld.union_all().buffer(50.0)).to_numpy()  # the areas are traced on a 40 m grid
+    wet = truth["flood_depth_m"].notna().to_numpy()
+    assert wet.any() and inside[wet].mean() > 0.9
+    assert [layer.kind for layer in maps.hazard_layers(district.path)] == ["hazard_fld", "hazard_tnm"]
+
+
+def test_address_and_name_are_read_and_shown(plateau_dir):
+    gdf = read_buildings(plateau_dir / SHUNAN_LOD1, progress=False)
+    assert gdf["address"].notna().all() and gdf["address"].str.startswith("山口県周南市").all()
+    named = gdf[gdf["name"].notna()]
+    assert "米光保育所" in set(named["name"])
+    layer = maps.buildings_layer(named, lang="ja")
+    tip = layer.data[0]["tooltip"]
+    assert named["name"].iloc[0] in tip and "住所" in tip and named["address"].iloc[0] in tip
+    assert "Address" in layer.data[0]["tooltip_en"]
+    ota = read_buildings(plateau_dir / OTA_LOD2, progress=False)
+    assert set(ota["address"]) == {"東京都大田区羽田空港三丁目"}
+    osaka = read_buildings(plateau_dir / OSAKA, progress=False)
+    assert osaka["address"].isna().all()  # the file has none: missing, not invented

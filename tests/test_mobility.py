@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -103,6 +102,7 @@ def test_default_rule_records_its_unverified_factor(generated):
     assert rule["baseline"] == "car" and rule["min_distance_m"] == 750
     assert rule["baseline_g_co2_per_km"] == 125.0 and rule["fiscal_year"] == 2024
     assert rule["factor_status"] == "S"  # third-party transcription, said so
+    assert generated[2].attrs["thresholds"]["walk_max_speed_kmh"] == 9.1  # provenance of the mode rules
 
 
 def test_transport_factor_table_has_sources_and_says_what_is_unverified():
@@ -139,6 +139,37 @@ def test_user_classifier_callable_and_estimator(generated):
     legs = mobility.detect_trips(sub, classifier=Estimator()).set_index("track")
     assert legs.loc["walk-00", "mode"] == "walk" and legs.loc["walk-00", "mode_confidence"] == pytest.approx(0.7)
     assert legs.loc["car-00", "mode"] == "car" and legs.loc["car-00", "co2_credit_g"] == 0
+
+
+def test_bus_told_from_car_when_bus_stops_are_given(tmp_path):
+    fixes, truth = synthetic.mode_trips(6, seed=4, modes=("car", "bus", "bicycle"))
+    stops = fixes.attrs["bus_stops"]
+    pd.DataFrame({"stop_id": range(len(stops)), "stop_name": "停留所", "stop_lat": [la for _, la in stops],
+                  "stop_lon": [lo for lo, _ in stops]}).to_csv(tmp_path / "stops.txt", index=False)  # GTFS layout
+    legs = mobility.detect_trips(fixes[["track", "time", "lat", "lon"]], bus_stops=tmp_path / "stops.txt")
+    m = legs.merge(truth, on="track", suffixes=("", "_true"))
+    assert len(m) == len(truth)
+    assert float((m["mode"] == m["mode_true"]).mean()) >= 0.9, m[["track", "mode", "bus_stops_passed", "bus_stops_dwelt"]]
+    assert (m.loc[m["mode"] == "bus", "co2_credit_g"] == 0).all()
+    # without bus stops, speed alone cannot tell: buses are cars (and earn nothing either way)
+    plain = mobility.detect_trips(fixes[fixes["track"].str.startswith("bus")][["track", "time", "lat", "lon"]])
+    assert set(plain["mode"]) == {"car"} and "bus_stops_dwelt" not in plain.columns
+
+
+def test_slow_trains_need_rail_lines_and_then_are_found(tmp_path):
+    """Trains cruising at only 60 km/h look like fast cars by speed; on the given rail line they are trains."""
+    fixes, truth = synthetic.mode_trips(5, seed=5, modes=("car", "train"), cruise_kmh={"train": 60})
+    f = fixes[["track", "time", "lat", "lon"]]
+    synthetic.rail_lines().to_file(tmp_path / "rail.geojson", driver="GeoJSON")
+    legs = mobility.detect_trips(f, rail_lines=tmp_path / "rail.geojson")
+    m = legs.merge(truth, on="track", suffixes=("", "_true"))
+    assert len(m) == len(truth) and (m["mode"] == m["mode_true"]).all(), m[["track", "mode", "rail_frac"]]
+    assert (m.loc[m["mode_true"] == "train", "rail_frac"] > 0.95).all()
+    assert (m.loc[m["mode_true"] == "car", "rail_frac"] < 0.5).all()
+    # by speed alone they are taken for cars, with a low confidence that says so
+    plain = mobility.detect_trips(f).merge(truth, on="track", suffixes=("", "_true"))
+    slow = plain[plain["mode_true"] == "train"]
+    assert (slow["mode"] == "car").all() and (slow["mode_confidence"] < 0.7).all()
 
 
 # ------------------------------------------------------------------------------ trips and legs
@@ -318,6 +349,7 @@ def test_broken_files_are_reported_and_the_rest_processed(tmp_path, walk_fixes, 
     assert by_file["jumpy.csv"]["dropped_out_of_order"] == 1 and by_file["jumpy.csv"]["dropped_impossible_speed"] == 1
     assert set(legs["source"].str.rsplit("/", n=1).str[-1]) == {"good.gpx", "jumpy.csv"}
     assert "broken.gpx" in caplog.text and "single.gpx" in caplog.text
+    assert "jumpy.csv (track jumpy): dropped 1 out of order" in caplog.text
     _assert_accounted(rep)
 
 

@@ -11,6 +11,7 @@ dependency list itself is checked in the wheel's METADATA.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -139,3 +140,40 @@ def test_greenview_command_without_extra_names_it(monkeypatch, capsys):
     assert cli.main(["greenview", "photos", "-o", "x.parquet"]) == 1
     err = capsys.readouterr().err
     assert "pip install 'numazu-geo[greenview]'" in err and "torch" in err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("NUMAZU_GEO_FRESH_VENV") != "1" and os.environ.get("CI") != "true",
+    reason="runs in CI (after `make setup` pip's cache holds the core wheels: ~45 s) or with NUMAZU_GEO_FRESH_VENV=1; "
+    "with a cold cache a fresh venv downloads ~1.1 GB; test_unpacked_wheel_computes_solar_without_torch checks the "
+    "same wheel in seconds",
+)
+def test_wheel_in_a_fresh_venv_without_extras(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    py = venv / "bin" / "python"
+    proc = subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True,
+                          timeout=1800)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    script = textwrap.dedent(
+        f"""
+        import importlib.util, json
+        import numazu_geo as ng
+        out = {{"torch": importlib.util.find_spec("torch") is not None, "cv2": importlib.util.find_spec("cv2") is not None}}
+        s = ng.make_district({str(tmp_path / "d")!r}, n_buildings=8, progress=False)
+        r = ng.solar_potential(s.path, climate_days="monthly", spacing_m=2.0, progress=False)
+        out["kwh_year"] = float(r.buildings["kwh_year"].sum())
+        try:
+            import numazu_geo.greenview
+            out["greenview"] = "imported"
+        except ImportError as exc:
+            out["greenview"] = str(exc)
+        print(json.dumps(out))
+        """
+    )
+    proc = subprocess.run([str(py), "-c", script], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["torch"] is False and out["cv2"] is False and out["kwh_year"] > 0
+    assert "numazu-geo[greenview]" in out["greenview"]

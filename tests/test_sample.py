@@ -310,9 +310,9 @@ def test_zip_and_one_file_modes(tmp_path):
     assert Path(z.path).suffix == ".zip" and Path(z.path).is_file()
     with zipfile.ZipFile(z.path) as zf:
         names = zf.namelist()
-        assert all(n.startswith(("udx/bldg/", "udx/tran/", "udx/wtr/", "codelists/")) for n in names)
+        assert all(n.startswith(("udx/bldg/", "udx/tran/", "udx/wtr/", "udx/fld/", "udx/tnm/", "udx/dem/", "udx/veg/", "codelists/")) for n in names)
         assert "codelists/Building_usage.xml" in names
-        assert sorted(n for n in names if n.startswith(("udx/tran/", "udx/wtr/"))) == z.context_files
+        assert sorted(n for n in names if n.startswith(("udx/tran/", "udx/wtr/", "udx/fld/", "udx/tnm/"))) == z.context_files
         gmls = [n for n in names if n.startswith("udx/bldg/")]
         assert gmls == z.files
         count = sum(zf.read(n).count(b"<bldg:Building ") for n in gmls)

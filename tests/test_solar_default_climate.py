@@ -36,7 +36,7 @@ def test_numazu_uses_mishima_with_rainy_season_dip(numazu):
 
 def test_numazu_30_deg_south_unshaded_specific_yield(numazu):
     """A 10 x 10 m roof, 30 deg toward south, no shading: 1,180-1,340 kWh/kWp/yr (issue 11)."""
-    x0, y0, z0 = -31000.0, -98000.0, 10.0
+    x0, y0, z0 = 32800.0, -99560.0, 10.0  # central Numazu in EPSG:6676
     rise = 10.0 * np.tan(np.radians(30.0))
     roof = shapely.Polygon([(x0, y0, z0), (x0 + 10, y0, z0), (x0 + 10, y0 + 10, z0 + rise), (x0, y0 + 10, z0 + rise)])
     rs = gpd.GeoDataFrame({"gml_id": ["r"], "building_id": ["R"], "surface_id": ["s"], "roof_source": "lod2"},

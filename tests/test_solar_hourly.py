@@ -86,3 +86,20 @@ def test_hourly_plateau_model_sums_to_annual(hourly_result, climate_year):
                         hourly=["T"], progress=False, pv_model="plateau")  # fmt: skip
     assert r.hourly["T"].sum() == pytest.approx(r.buildings.set_index("building_key").loc["T", "kwh_year"], rel=1e-9)
     assert r.hourly.attrs["pv_model"] == "plateau"
+
+
+def test_hourly_from_a_source_cuts_each_tile_scene_like_the_annual_run(tmp_path):
+    """From CityGML the run cuts each tile's scene from all triangles (SceneTriangles): the hourly
+    output uses the same cut, so it still sums to kwh_year; the follow-up call from solids too."""
+    import numazu_geo as ng
+    from numazu_geo.solar.climate import default_climate
+
+    d = ng.make_district(tmp_path / "d", n_buildings=24, seed=2, progress=False)
+    clim = default_climate()
+    first = ng.solar_potential(d.path, climate=clim, spacing_m=3.0, progress=False)
+    keys = list(first.buildings.loc[first.buildings["kw"] > 0, "building_key"][:4])
+    r = ng.solar_potential(d.path, climate=clim, spacing_m=3.0, hourly=keys, progress=False)
+    annual = r.buildings.set_index("building_key").loc[keys, "kwh_year"]
+    assert np.allclose(r.hourly[keys].sum().to_numpy(), annual.to_numpy(), rtol=1e-9)
+    later = hourly_pv(first, keys[:2], solids=ng.read_solids(d.path, progress=False))
+    assert np.allclose(later.to_numpy(), r.hourly[keys[:2]].to_numpy(), rtol=1e-9, atol=1e-12)

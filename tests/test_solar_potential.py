@@ -249,6 +249,8 @@ def test_cli_solar(tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "APPROXIMATE" in text and "MWh/yr" in text and "t-CO2/yr" in text
+    # Ota-ku data (13111): sunshine of Yokohama 16.7 km, measured irradiation of Tokyo 18.1 km (issue 11), not Numazu
+    assert "東京" in text and "横浜" in text and "三島" not in text
     table = pd.read_csv(out)
     assert len(table) >= 8 and (table["kwh_year"] > 0).all()
     assert main(["solar", str(tmp_path / "missing.gml"), "-o", str(out)]) == 1

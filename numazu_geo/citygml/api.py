@@ -15,8 +15,9 @@ from numazu_geo.citygml import crs as crs_mod
 from numazu_geo.citygml import validate
 from numazu_geo.citygml.codelists import CodeLists, english_labels
 from numazu_geo.citygml.geometry import triangulate_polygon_3d, triangulate_rings
+from numazu_geo.citygml.columns import BUILDING_COLUMNS as _SPEC
+from numazu_geo.citygml.columns import BY_NAME, OUTPUT_COLUMNS, ROW_INDEX
 from numazu_geo.citygml.reader import (
-    BUILDING_COLUMNS,
     FileResult,
     ReadOptions,
     read_files,
@@ -31,15 +32,9 @@ from numazu_geo.citygml.sources import (
 
 log = logging.getLogger(__name__)
 
-#: the columns of :func:`read_buildings`, in order (before ``geometry``)
-BUILDINGS_COLUMNS = [
-    "gml_id", "building_id", "city_code", "name", "usage_code", "usage", "usage_en",
-    "measured_height_m", "storeys_above_ground", "storeys_below_ground", "year_of_construction",
-    "total_floor_area_m2", "structure", "flood_depth_m", "flood_rank", "tsunami_depth_m", "landslide",
-    "lod", "ground_z_m", "roof_z_m", "source_file", "geometry_issue",
-    # extras: the codes behind the labels, and where the footprint came from
-    "structure_code", "flood_rank_code", "footprint_from",
-]  # fmt: skip
+#: the columns of :func:`read_buildings`, in order (before ``geometry``): from the one
+#: specification in :mod:`numazu_geo.citygml.columns`
+BUILDINGS_COLUMNS = list(OUTPUT_COLUMNS)
 
 _STRING = "string"
 _INT = "Int64"
@@ -164,15 +159,14 @@ def _attrs(gdf, results, failures, target):
 
 
 def _label_columns(results: list[FileResult], rows: list[tuple], codelists) -> dict[str, list]:
-    """usage / structure / flood_rank labels through each dataset's code lists."""
-    ci = {name: i for i, name in enumerate(BUILDING_COLUMNS)}
+    """Code-list labels (the spec's ``kind="label"`` columns) through each dataset's code lists."""
     extra = [str(codelists)] if codelists is not None else []
-    out = {"usage": [], "structure": [], "flood_rank": []}
-    pairs = (
-        ("usage", ci["usage_code"], ci["usage_cs"], "Building_usage.xml"),
-        ("structure", ci["structure_code"], ci["structure_cs"], None),
-        ("flood_rank", ci["flood_rank_code"], ci["flood_rank_cs"], None),
-    )
+    pairs = []
+    for col in _SPEC:
+        if col.kind == "label":
+            code = BY_NAME[col.label_of]
+            pairs.append((col.name, ROW_INDEX[code.name], ROW_INDEX[code.code_space], col.codelist))
+    out: dict[str, list] = {name: [] for name, *_ in pairs}
     start = 0
     for res in results:
         lists = CodeLists(extra + list(res.codelist_dirs))
@@ -300,61 +294,41 @@ def read_buildings(
 
 def _assemble_buildings(results, failures, *, crs, wanted, bbox, parts, codelists, errors="raise") -> gpd.GeoDataFrame:
     rows = [row for res in results for row in res.rows]
-    ci = {name: i for i, name in enumerate(BUILDING_COLUMNS)}
-    cols = list(zip(*rows)) if rows else [[] for _ in BUILDING_COLUMNS]
+    cols = list(zip(*rows)) if rows else [[] for _ in ROW_INDEX]
     coords, offsets, rep = _concat_geometry(results)
     coords = coords[:, :2]
     inside = validate.check_extent(rep, results, failures, errors)  # raw EPSG:6697 degrees, before projecting
-    target = _target_crs(crs, results, np.where(inside[:, None], rep, np.nan), cols[ci["city_code"]])
+    target = _target_crs(crs, results, np.where(inside[:, None], rep, np.nan), cols[ROW_INDEX["city_code"]])
     coords = _transform(coords, target)
-    issues = list(cols[ci["geometry_issue"]])
-    sources_ = cols[ci["footprint_from"]]
+    issues = list(cols[ROW_INDEX["geometry_issue"]])
+    sources_ = cols[ROW_INDEX["footprint_from"]]
     union_rows = np.array([s is not None and s != "lod0" for s in sources_], dtype=bool)
     geoms = _footprints(coords, offsets, len(rows), union_rows, issues)
     labels = _label_columns(results, rows, codelists)
-    en_usage = english_labels("usage")
-
-    def s(name):
-        return pd.array(cols[ci[name]], dtype=_STRING)
-
-    def f(name):
-        return np.asarray(cols[ci[name]], dtype=np.float64)
-
-    def i(name):
-        return pd.array(cols[ci[name]], dtype=_INT)
-
-    usage_codes = cols[ci["usage_code"]]
-    data = {
-        "gml_id": s("gml_id"),
-        "building_id": s("building_id"),
-        "city_code": s("city_code"),
-        "name": s("name"),
-        "usage_code": s("usage_code"),
-        "usage": pd.array(labels["usage"], dtype=_STRING),
-        "usage_en": pd.array([en_usage.get(c) if c else None for c in usage_codes], dtype=_STRING),
-        "measured_height_m": f("measured_height_m"),
-        "storeys_above_ground": i("storeys_above_ground"),
-        "storeys_below_ground": i("storeys_below_ground"),
-        "year_of_construction": i("year_of_construction"),
-        "total_floor_area_m2": f("total_floor_area_m2"),
-        "structure": pd.array(labels["structure"], dtype=_STRING),
-        "flood_depth_m": f("flood_depth_m"),
-        "flood_rank": pd.array(labels["flood_rank"], dtype=_STRING),
-        "tsunami_depth_m": f("tsunami_depth_m"),
-        "landslide": pd.array(cols[ci["landslide"]], dtype="boolean"),
-        "lod": i("lod"),
-        "ground_z_m": f("ground_z_m"),
-        "roof_z_m": f("roof_z_m"),
-        "source_file": pd.array(_source_column(results), dtype=_STRING),
-        "geometry_issue": pd.array(issues, dtype=_STRING),
-        "structure_code": s("structure_code"),
-        "flood_rank_code": s("flood_rank_code"),
-        "footprint_from": s("footprint_from"),
-    }
-    if parts:
-        data["parent_id"] = s("parent_id")
+    data = {}
+    for col in _SPEC:
+        if col.parts_only and not parts:
+            continue
+        if col.kind == "label":
+            values = labels[col.name]
+        elif col.kind == "label_en":
+            table = english_labels(col.codelist)
+            values = [table.get(c) if c else None for c in cols[ROW_INDEX[col.label_of]]]
+        elif col.kind == "source":
+            values = _source_column(results)
+        elif col.name == "geometry_issue":
+            values = issues  # with the footprint repairs
+        else:
+            values = cols[ROW_INDEX[col.name]]
+        data[col.name] = _column(values, col.dtype)
     gdf = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=target), crs=target)
     return _finish(gdf, rep, results, failures, wanted, bbox, target, "buildings", inside)
+
+
+def _column(values, dtype: str):
+    if dtype == "float64":
+        return np.asarray(values, dtype=np.float64)
+    return pd.array(values, dtype=dtype)
 
 
 # --------------------------------------------------------------------------------------------

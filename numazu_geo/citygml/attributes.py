@@ -4,6 +4,7 @@ One pass over the direct children of a ``bldg:Building`` / ``bldg:BuildingPart``
 :class:`Unit`: CityGML core attributes, i-UR (``uro``) identifiers and details, disaster-risk
 records, and references to the geometry elements (which the reader parses only as needed).
 
+Which attributes exist, their parsers and merge rules: :mod:`numazu_geo.citygml.columns`.
 Sentinels (PLATEAU 標準製品仕様書: "不明" values): ``measuredHeight`` and areas of -9999 become NaN,
 storey counts of 9999 become NA, ``yearOfConstruction`` 0 or 9999 becomes NA.
 """
@@ -13,6 +14,12 @@ from __future__ import annotations
 import math
 import re
 
+from numazu_geo.citygml.columns import (
+    ATTRIBUTE_COLUMNS,
+    CODE_SPACE_FIELDS,
+    text,
+    to_float,
+)
 from numazu_geo.citygml.versions import (
     BLDG,
     CORE,
@@ -27,8 +34,6 @@ from numazu_geo.citygml.versions import (
     SpecVersion,
 )
 
-MISSING_NUMBER = -9999.0  # PLATEAU "unknown" for heights and areas
-MISSING_COUNT = 9999  # PLATEAU "unknown" for storeys (and some years)
 NAN = math.nan
 
 _CITY_FROM_ID = re.compile(r"^([0-9]{5})-")
@@ -37,13 +42,7 @@ _CITY_FROM_ID = re.compile(r"^([0-9]{5})-")
 T_BUILDING = f"{{{BLDG}}}Building"
 T_PART = f"{{{BLDG}}}BuildingPart"
 T_CONSISTS = f"{{{BLDG}}}consistsOfBuildingPart"
-T_NAME = f"{{{GML}}}name"
 T_ID = f"{{{GML}}}id"
-T_USAGE = f"{{{BLDG}}}usage"
-T_HEIGHT = f"{{{BLDG}}}measuredHeight"
-T_ABOVE = f"{{{BLDG}}}storeysAboveGround"
-T_BELOW = f"{{{BLDG}}}storeysBelowGround"
-T_YEAR = f"{{{BLDG}}}yearOfConstruction"
 T_LOD0FP = f"{{{BLDG}}}lod0FootPrint"
 T_LOD0RE = f"{{{BLDG}}}lod0RoofEdge"
 T_LOD1SOLID = f"{{{BLDG}}}lod1Solid"
@@ -63,70 +62,17 @@ ROOF = "RoofSurface"
 GROUND = "GroundSurface"
 
 
-def to_float(text: str | None) -> float:
-    """A measurement, NaN when absent, unparsable or the -9999 sentinel."""
-    if text is None:
-        return NAN
-    try:
-        value = float(text)
-    except ValueError:
-        return NAN
-    if value <= MISSING_NUMBER + 0.5 or not math.isfinite(value):
-        return NAN
-    return value
-
-
-def to_count(text: str | None) -> int | None:
-    """A count (storeys), None when absent, unparsable, negative or the 9999 sentinel."""
-    if text is None:
-        return None
-    try:
-        value = int(float(text))
-    except ValueError:
-        return None
-    if value < 0 or value >= MISSING_COUNT:
-        return None
-    return value
-
-
-def to_year(text: str | None) -> int | None:
-    value = to_count(text)
-    return value if value is not None and value > 0 else None
-
-
-def _text(el) -> str | None:
-    t = el.text
-    if t is None:
-        return None
-    t = t.strip()
-    return t or None
-
-
 class Unit:
-    """Attributes and geometry references of one Building or BuildingPart."""
+    """Attributes and geometry references of one Building or BuildingPart.
 
-    __slots__ = (
-        "gml_id", "building_id", "city_code", "name", "usage_code", "usage_cs", "measured_height_m",
-        "storeys_above_ground", "storeys_below_ground", "year_of_construction", "total_floor_area_m2",
-        "structure_code", "structure_cs", "flood_depth_m", "flood_rank_code", "flood_rank_cs",
-        "_flood_key", "tsunami_depth_m", "landslide", "lod0", "lod1", "lod2solid", "lod3",
-        "surfaces", "parts", "el",
-    )  # fmt: skip
+    Every attribute column of :data:`~numazu_geo.citygml.columns.BUILDING_COLUMNS` (and each
+    codeSpace field) is an attribute; its class-level default stands until the reader sets it.
+    """
 
     def __init__(self, gml_id, el=None):
         self.gml_id = gml_id
         self.el = el
-        self.building_id = self.city_code = self.name = None
-        self.usage_code = self.usage_cs = None
-        self.measured_height_m = NAN
-        self.storeys_above_ground = self.storeys_below_ground = self.year_of_construction = None
-        self.total_floor_area_m2 = NAN
-        self.structure_code = self.structure_cs = None
-        self.flood_depth_m = NAN
-        self.flood_rank_code = self.flood_rank_cs = None
         self._flood_key = None
-        self.tsunami_depth_m = NAN
-        self.landslide = False
         self.lod0 = None  # lod0FootPrint (preferred) or lod0RoofEdge element
         self.lod1 = None  # lod1Solid element
         self.lod2solid = None
@@ -161,18 +107,56 @@ class Unit:
         return None
 
 
+for _col in ATTRIBUTE_COLUMNS:
+    setattr(Unit, _col.name, _col.default)
+for _cs in CODE_SPACE_FIELDS:
+    setattr(Unit, _cs, None)
+del _col, _cs
+
+
+def _is_set(value) -> bool:
+    return value is not None and value is not False and value == value
+
+
+def _handler(col, primary: bool):
+    """Handler (element, unit) storing one column's value from one of its paths."""
+    name, parse, cs = col.name, col.parser, col.code_space
+    from_element = col.element
+    overwrite = primary and col.keep == "last"
+
+    if overwrite and not from_element and cs is None:  # the common case, kept lean
+
+        def handle(el, unit):
+            setattr(unit, name, parse(el.text))
+
+        return handle
+
+    def handle(el, unit):
+        if not overwrite:
+            current = getattr(unit, name)
+            if current is not None and current is not False and current == current:
+                return  # keep the first value found
+        setattr(unit, name, parse(el) if from_element else parse(el.text))
+        if cs is not None:
+            setattr(unit, cs, el.get("codeSpace"))
+
+    return handle
+
+
+def _chain(first, second):
+    def handle(el, unit):
+        first(el, unit)
+        second(el, unit)
+
+    return handle
+
+
 class AttributeReader:
     """Fills :class:`Unit` objects from Building elements of one spec version."""
 
     def __init__(self, spec: SpecVersion | None):
         self.spec = spec
         d = {
-            T_NAME: self._name,
-            T_USAGE: self._usage,
-            T_HEIGHT: self._height,
-            T_ABOVE: self._above,
-            T_BELOW: self._below,
-            T_YEAR: self._year,
             T_LOD0FP: self._lod0fp,
             T_LOD0RE: self._lod0re,
             T_LOD1SOLID: self._lod1,
@@ -183,11 +167,28 @@ class AttributeReader:
             T_GEN_STRING: self._gen_string,
             T_GEN_SET: self._gen_set,
         }
+        containers: dict[str, dict] = {"id": {}, "detail": {}}
+        namespaces = {"gml": GML, "bldg": BLDG}
+        for col in ATTRIBUTE_COLUMNS:
+            for k, path in enumerate(col.paths):
+                prefix, local = path.split(":", 1)
+                handler = _handler(col, primary=k == 0)
+                if prefix in namespaces:
+                    target, tag = d, f"{{{namespaces[prefix]}}}{local}"
+                elif spec is None:
+                    continue  # no i-UR in this file
+                else:
+                    target, tag = containers[prefix], spec.tag(local)
+                target[tag] = _chain(target[tag], handler) if tag in target else handler
+        self._containers = {}
         if spec is not None:
             u = spec.tag
-            if spec.id_container:
-                d[u(spec.id_container)] = self._id_attribute
-            d[u(spec.detail_container)] = self._details
+            if spec.id_container and containers["id"]:
+                d[u(spec.id_container)] = self._container
+                self._containers[u(spec.id_container)] = (containers["id"], tuple(containers["id"]))
+            if containers["detail"]:
+                d[u(spec.detail_container)] = self._container
+                self._containers[u(spec.detail_container)] = (containers["detail"], tuple(containers["detail"]))
             for name in spec.risk_containers:
                 d[u(name)] = self._risk
             self._river = {u(n) for n in spec.river_flood_risk}
@@ -196,12 +197,6 @@ class AttributeReader:
             self._t_depth = u("depth")
             self._t_rank = u("rank")
             self._t_rank_org = u("rankOrg")
-            self._detail_tags = {
-                u("totalFloorArea"): "total_floor_area",
-                u("buildingStructureType"): "structure",
-                u("city"): "city",
-            }
-            self._id_tags = {u("buildingID"): "id", u("city"): "city"}
         if spec is not None and spec.name != "v1":  # generic attributes hold IDs/hazards only in v1
             d.pop(T_GEN_STRING)
             d.pop(T_GEN_SET)
@@ -226,34 +221,7 @@ class AttributeReader:
                 unit.city_code = m.group(1)
         return unit
 
-    # -- CityGML core --------------------------------------------------------------------------
-    @staticmethod
-    def _name(el, unit):
-        if unit.name is None:
-            unit.name = _text(el)
-
-    @staticmethod
-    def _usage(el, unit):
-        if unit.usage_code is None:
-            unit.usage_code = _text(el)
-            unit.usage_cs = el.get("codeSpace")
-
-    @staticmethod
-    def _height(el, unit):
-        unit.measured_height_m = to_float(el.text)
-
-    @staticmethod
-    def _above(el, unit):
-        unit.storeys_above_ground = to_count(el.text)
-
-    @staticmethod
-    def _below(el, unit):
-        unit.storeys_below_ground = to_count(el.text)
-
-    @staticmethod
-    def _year(el, unit):
-        unit.year_of_construction = to_year(el.text)
-
+    # -- geometry references ----------------------------------------------------------------
     @staticmethod
     def _lod0fp(el, unit):
         unit.lod0 = el  # a footprint wins over a roof edge
@@ -320,27 +288,12 @@ class AttributeReader:
             unit.tsunami_depth_m = depth
 
     # -- i-UR ------------------------------------------------------------------------------------
-    def _id_attribute(self, el, unit):
+    def _container(self, el, unit):
+        """An i-UR ID / detail container: its records' children go to the spec's handlers."""
+        handlers, tags = self._containers[el.tag]
         for record in el:
-            for child in record.iterchildren(*self._id_tags):
-                what = self._id_tags.get(child.tag)
-                if what == "id":
-                    if unit.building_id is None:
-                        unit.building_id = _text(child)
-                elif what == "city":
-                    unit.city_code = _text(child)
-
-    def _details(self, el, unit):
-        for record in el:
-            for child in record.iterchildren(*self._detail_tags):
-                what = self._detail_tags.get(child.tag)
-                if what == "total_floor_area":
-                    unit.total_floor_area_m2 = to_float(child.text)
-                elif what == "structure":
-                    unit.structure_code = _text(child)
-                    unit.structure_cs = child.get("codeSpace")
-                elif what == "city" and unit.city_code is None:
-                    unit.city_code = _text(child)
+            for child in record.iterchildren(*tags):
+                handlers[child.tag](child, unit)
 
     def _risk(self, el, unit):
         for record in el:
@@ -352,7 +305,7 @@ class AttributeReader:
                     if ct == self._t_depth:
                         depth = to_float(child.text)
                     elif ct == self._t_rank or (ct == self._t_rank_org and rank is None):
-                        rank = _text(child)
+                        rank = text(child.text)
                         rank_cs = child.get("codeSpace")
                 unit.add_river_flood(depth, rank, rank_cs)
             elif tag in self._tsunami:
@@ -366,38 +319,38 @@ class AttributeReader:
 
 
 def merge_parts(unit: Unit) -> None:
-    """Fill a Building's attributes from its BuildingParts (in place).
-
-    Heights, storeys and LOD: maximum over the building and its parts. Total floor area: the
-    building's, else the sum of the parts'. Flood and tsunami depth: the deepest. Landslide: any.
-    Other attributes: the building's own value, else the first part that has one.
+    """Fill a Building's attributes from its BuildingParts (in place), by each column's ``merge``
+    rule (:mod:`~numazu_geo.citygml.columns`): heights and storeys the maximum, floor area the
+    building's else the parts' sum, flood the deepest scenario, tsunami the deepest, landslide
+    any, other attributes the building's own value else the first part that has one.
     """
     parts = unit.parts
     if not parts:
         return
-    for attr in ("building_id", "city_code", "name", "usage_code", "year_of_construction", "structure_code"):
-        if getattr(unit, attr) is None:
-            for p in parts:
-                value = getattr(p, attr)
-                if value is not None:
-                    setattr(unit, attr, value)
-                    if attr == "usage_code":
-                        unit.usage_cs = p.usage_cs
-                    elif attr == "structure_code":
-                        unit.structure_cs = p.structure_cs
-                    break
-    heights = [unit.measured_height_m] + [p.measured_height_m for p in parts]
-    finite = [h for h in heights if h == h]
-    unit.measured_height_m = max(finite) if finite else NAN
-    for attr in ("storeys_above_ground", "storeys_below_ground"):
-        values = [v for v in [getattr(unit, attr)] + [getattr(p, attr) for p in parts] if v is not None]
-        setattr(unit, attr, max(values) if values else None)
-    if unit.total_floor_area_m2 != unit.total_floor_area_m2:
-        areas = [p.total_floor_area_m2 for p in parts if p.total_floor_area_m2 == p.total_floor_area_m2]
-        unit.total_floor_area_m2 = sum(areas) if areas else NAN
+    for col in _MERGED:
+        name, rule = col.name, col.merge
+        own = getattr(unit, name)
+        if rule == "first":
+            if not _is_set(own):
+                for p in parts:
+                    value = getattr(p, name)
+                    if _is_set(value):
+                        setattr(unit, name, value)
+                        if col.code_space:
+                            setattr(unit, col.code_space, getattr(p, col.code_space))
+                        break
+        elif rule == "max":
+            values = [v for v in [own] + [getattr(p, name) for p in parts] if v is not None and v == v]
+            setattr(unit, name, max(values) if values else col.default)
+        elif rule == "sum":
+            if not _is_set(own):
+                values = [v for v in (getattr(p, name) for p in parts) if v is not None and v == v]
+                setattr(unit, name, sum(values) if values else col.default)
+        elif rule == "any":
+            setattr(unit, name, bool(own) or any(bool(getattr(p, name)) for p in parts))
     for p in parts:
         if p._flood_key is not None:
             unit.add_river_flood(p.flood_depth_m, p.flood_rank_code, p.flood_rank_cs)
-        if p.tsunami_depth_m == p.tsunami_depth_m and not (unit.tsunami_depth_m >= p.tsunami_depth_m):
-            unit.tsunami_depth_m = p.tsunami_depth_m
-        unit.landslide = unit.landslide or p.landslide
+
+
+_MERGED = tuple(c for c in ATTRIBUTE_COLUMNS if c.merge in ("first", "max", "sum", "any"))

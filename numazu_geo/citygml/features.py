@@ -78,7 +78,7 @@ COLUMNS = [
 ]
 
 
-_FILE_CITY_RE = re.compile(r"[a-z]([0-9]{5})_(?:20[0-9]{2}_)?[0-9]{6,10}_", re.IGNORECASE)
+_FILE_CITY_RE = re.compile(r"[a-z]([0-9]{5})_(?:20[0-9]{2}_)?(?:[a-z]+_)?[0-9]{6,10}_", re.IGNORECASE)
 
 
 def city_code_from_path(label: str | None) -> str | None:
@@ -281,6 +281,10 @@ def _read_file(src: GMLSource, kind: str) -> list[_Feature]:
     risk = _RISK_ELEMENT.get(kind)
     out: list[_Feature] = []
     dim = 3
+    from numazu_geo.citygml.reader import _check_header  # the buildings reader's guard: DOCTYPE, any encoding
+    from numazu_geo.citygml.versions import HEADER_BYTES
+
+    _check_header(src, src.read_header(HEADER_BYTES))
     with src.open() as fh:
         try:
             for _, member in etree.iterparse(fh, events=("end",), tag="{*}cityObjectMember", **_PARSER_OPTIONS):
@@ -311,6 +315,9 @@ def read_features(source, kind: str, *, crs="auto", codelists=None, bbox=None) -
     A dataset without files of ``kind`` gives an empty GeoDataFrame (and a log line), so a map can
     draw what exists; a malformed file raises :class:`~numazu_geo.errors.CityGMLError` naming it.
     """
+    from numazu_geo.citygml import validate
+
+    validate.check_target_crs(crs_mod.resolve_crs(crs))
     sources = feature_sources(source, kind)
     rows: list[dict] = []
     geoms: list = []
@@ -354,6 +361,7 @@ def read_features(source, kind: str, *, crs="auto", codelists=None, bbox=None) -
 
         w, s, e, n = check_bbox(bbox)
         gdf = gdf[gdf.intersects(shapely.box(w, s, e, n))].reset_index(drop=True)
+    validate.check_lonlat_frame(gdf)  # outside Japan / swapped lat-lon: refused before projecting
     target = crs_mod.resolve_crs(crs)
     if target is None and len(gdf):
         rep = gdf.geometry.representative_point()

@@ -14,11 +14,15 @@ transformed with one vectorised pyproj call and turned into shapely geometries i
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import math
+import operator
 import os
 import re
+import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -27,6 +31,7 @@ import numpy as np
 from lxml import etree
 
 from numazu_geo.citygml import attributes as A
+from numazu_geo.citygml.columns import READER_FIELDS, UNIT_FIELDS
 from numazu_geo.citygml.geometry import LEVEL_TOL_M, newell_normal
 from numazu_geo.citygml.sources import GMLSource, find_codelist_dirs
 from numazu_geo.citygml.versions import (
@@ -85,14 +90,9 @@ _ROOF_TEXT = etree.XPath(
     smart_strings=False,
 )
 
-BUILDING_COLUMNS = (
-    "gml_id", "building_id", "city_code", "name", "usage_code", "measured_height_m",
-    "storeys_above_ground", "storeys_below_ground", "year_of_construction", "total_floor_area_m2",
-    "structure_code", "flood_depth_m", "flood_rank_code", "tsunami_depth_m", "landslide", "lod",
-    "ground_z_m", "roof_z_m", "geometry_issue", "usage_cs", "structure_cs", "flood_rank_cs",
-    "parent_id", "footprint_from",
-)  # fmt: skip
-_COL = {name: i for i, name in enumerate(BUILDING_COLUMNS)}
+#: the reader's building rows: tuples of ROW_FIELDS (numazu_geo.citygml.columns), the unit's
+#: attribute values (one C-level attrgetter call) followed by what the reader derives
+_UNIT_VALUES = operator.attrgetter(*UNIT_FIELDS)
 
 MODES = ("buildings", "roofs", "solids")
 
@@ -386,12 +386,13 @@ def _range_reduce(values: np.ndarray, a: np.ndarray, b: np.ndarray, ufunc, empty
 
 
 class _TextPlan:
-    """Geometry of one building row as indices into the file's text list."""
+    """Geometry of one building row as indices into the file's text list, and the row's values
+    taken from its unit (the row is built once its footprint and heights are known)."""
 
-    __slots__ = ("row", "lod0", "lod1", "lod1_range", "roof_range")
+    __slots__ = ("row", "values", "lod", "lod0", "lod1", "lod1_range", "roof_range")
 
-    def __init__(self, row, lod0, lod1, lod1_range, roof_range):
-        self.row, self.lod0, self.lod1 = row, lod0, lod1
+    def __init__(self, row, values, lod, lod0, lod1, lod1_range, roof_range):
+        self.row, self.values, self.lod, self.lod0, self.lod1 = row, values, lod, lod0, lod1
         self.lod1_range, self.roof_range = lod1_range, roof_range
 
 
@@ -415,6 +416,22 @@ def _collect_polys(el, texts: list) -> list[list[int]]:
 
 # --------------------------------------------------------------------------------------------
 # per-mode row builders
+
+
+def _row(values: tuple, lod, ground, roof, issue, parent_id, src) -> tuple:
+    """A building row: the unit's values, then READER_FIELDS (infinite heights become NaN)."""
+    return values + (
+        lod,
+        ground if ground < math.inf else math.nan,
+        roof if roof > -math.inf else math.nan,
+        issue,
+        parent_id,
+        src,
+    )
+
+
+if READER_FIELDS != ("lod", "ground_z_m", "roof_z_m", "geometry_issue", "parent_id", "footprint_from"):
+    raise ImportError("citygml.columns.READER_FIELDS no longer matches reader._row")  # pragma: no cover
 
 
 class _FileReader:
@@ -451,8 +468,8 @@ class _FileReader:
             lod = 2
         else:
             lod = 1 if unit.lod1 is not None else 0
-        self.plans.append(_TextPlan(len(self.row_polys), lod0, lod1, (t1, t2), (t2, t3)))
-        self.res.rows.append(self._row(unit, lod, math.inf, -math.inf, None, None, None))
+        self.plans.append(_TextPlan(len(self.row_polys), _UNIT_VALUES(unit), lod, lod0, lod1, (t1, t2), (t2, t3)))
+        self.res.rows.append(None)  # built in finish_buildings()
         self.row_polys.append(None)
         if t3 >= FLUSH_TEXTS:
             self.finish_buildings()
@@ -501,15 +518,7 @@ class _FileReader:
             ground_l, roof_l = ground.tolist(), roof.tolist()
             for k, plan in enumerate(plans):
                 polys, src, issue = self._plan_footprint(plan, flat, offs, usable, closed_l, tmin_l, tmax_l)
-                g, r = ground_l[k], roof_l[k]
-                if g == math.inf and r > -math.inf:
-                    g = math.nan
-                row = res.rows[base + plan.row]
-                res.rows[base + plan.row] = row[:16] + (
-                    g if g < math.inf else math.nan,
-                    r if r > -math.inf else math.nan,
-                    issue,
-                ) + row[19:23] + (src,)
+                res.rows[base + plan.row] = _row(plan.values, plan.lod, ground_l[k], roof_l[k], issue, None, src)
                 self.row_polys[plan.row] = polys
         self.plans = []
         for polys in self.row_polys:
@@ -593,19 +602,8 @@ class _FileReader:
             for u, (p, psrc, pissue, g, r) in zip(units[1:], geoms[1:]):
                 self._add_row(u, p, pissue, g, r, u.has_lod, psrc, unit.gml_id)
 
-    @staticmethod
-    def _row(unit, lod, ground, roof, issue, parent_id, src):
-        return (
-            unit.gml_id, unit.building_id, unit.city_code, unit.name, unit.usage_code,
-            unit.measured_height_m, unit.storeys_above_ground, unit.storeys_below_ground,
-            unit.year_of_construction, unit.total_floor_area_m2, unit.structure_code,
-            unit.flood_depth_m, unit.flood_rank_code, unit.tsunami_depth_m, unit.landslide, lod,
-            ground if ground < math.inf else math.nan, roof if roof > -math.inf else math.nan,
-            issue, unit.usage_cs, unit.structure_cs, unit.flood_rank_cs, parent_id, src,
-        )  # fmt: skip
-
     def _add_row(self, unit, polys, issue, ground, roof, lod, src, parent_id):
-        self.res.rows.append(self._row(unit, lod, ground, roof, issue, parent_id, src))
+        self.res.rows.append(_row(_UNIT_VALUES(unit), lod, ground, roof, issue, parent_id, src))
         self.row_polys.append(polys)
 
     # roofs -------------------------------------------------------------------------------
@@ -845,23 +843,58 @@ def error_from_result(res: FileResult) -> CityGMLError:
 # many files
 
 
-def _worker(args):
-    src, opts = args
-    gc.disable()  # as in the single-process loop: many small objects, no cycles
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while reading (the reader makes many small objects
+    and no cycles) and restore its previous state afterwards.
+
+    Only in the main thread of a process: elsewhere (a Dask worker's task thread, a thread of a
+    web server) other code shares the interpreter, so the collector is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread() or not gc.isenabled():
+        yield
+        return
+    gc.disable()
     try:
-        return read_file(src, opts)
+        yield
     finally:
         gc.enable()
 
 
+def _worker(args):
+    src, opts = args
+    with gc_paused():
+        return read_file(src, opts)
+
+
+def _in_managed_worker() -> bool:
+    """True inside a process that must not start its own pool: a daemonic process (a
+    ProcessPool or multiprocessing worker) or a Dask worker (its own scheduler parallelises)."""
+    import multiprocessing as mp
+
+    if mp.current_process().daemon:
+        return True
+    distributed = sys.modules.get("distributed")  # not imported: not a Dask worker
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+        return True
+    except ValueError:
+        return False
+
+
 def default_processes(sources: list[GMLSource]) -> int:
-    """Processes to use when ``processes=None``: several only for several large files."""
+    """Processes to use when ``processes=None``: several only for several large files, and
+    never inside a Dask worker or another pool's worker."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
     total = sum(s.size for s in sources)
     if cpus < 2 or len(sources) < PARALLEL_MIN_FILES or total < PARALLEL_MIN_BYTES:
+        return 1
+    if _in_managed_worker():
         return 1
     return max(1, min(cpus, len(sources), PARALLEL_MAX_PROCESSES))
 
@@ -896,14 +929,12 @@ def read_files(
             failures.append({"file": res.label, "error": str(err)})
         results.append(res)
 
-    gc_was_enabled = gc.isenabled()
     try:
         if n_proc == 1:
-            # the reader allocates many small objects and no cycles: the cyclic GC only costs time
-            gc.disable()
             for src in sources:
                 before = bar.n
-                res = read_file(src, opts, progress_cb=bar.update if progress else None)
+                with gc_paused():  # many small objects, no cycles: the cyclic GC only costs time
+                    res = read_file(src, opts, progress_cb=bar.update if progress else None)
                 if progress:
                     bar.update(max(0, src.size - (bar.n - before)))
                 handle(res)
@@ -925,7 +956,5 @@ def read_files(
                 for i in range(len(sources)):
                     handle(done[i])
     finally:
-        if gc_was_enabled:
-            gc.enable()
         bar.close()
     return results, failures

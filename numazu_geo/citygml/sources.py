@@ -73,7 +73,12 @@ class _ZipMember:
         self._member, self._archive = member, archive
 
     def read(self, n: int = -1) -> bytes:
-        return self._member.read(n)
+        import zlib
+
+        try:
+            return self._member.read(n)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged archive (bad CRC, cut download)
+            raise OSError(f"damaged zip member {self._member.name} of {self._archive.filename} ({exc})") from exc
 
     def close(self) -> None:
         self._member.close()

@@ -116,6 +116,24 @@ def check_extent(rep: np.ndarray, results, failures: list, errors: str = "raise"
     return keep
 
 
+def check_lonlat_frame(gdf) -> None:
+    """Refuse a frame of lon/lat geometries (EPSG:6668, before projection) with features outside
+    Japan, naming the first such source file (``source_file`` column) and how many are outside."""
+    if len(gdf) == 0:
+        return
+    rep = gdf.geometry.representative_point()
+    lon, lat = rep.x.to_numpy(), rep.y.to_numpy()
+    outside = np.isfinite(lon) & np.isfinite(lat) & ~in_japan(lon, lat)
+    if not outside.any():
+        return
+    files = gdf["source_file"].astype(object).to_numpy() if "source_file" in gdf.columns else np.full(len(gdf), None)
+    label = files[np.flatnonzero(outside)[0]]
+    rows = outside & (files == label)
+    raise DataExtentError(
+        label, f"{int(rows.sum())} of {int((files == label).sum())} features lie {_describe_outside(lon[rows], lat[rows])}"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # target CRS
 
@@ -147,8 +165,10 @@ def check_target_crs(target: pyproj.CRS | None, *, what: str = "crs") -> pyproj.
 
 
 def _str_key(series: pd.Series) -> pd.Series:
-    out = series.astype(object).where(series.notna(), None)
-    return out.map(lambda v: None if v is None or str(v).strip() == "" else str(v))
+    """Strings with NA for missing or blank values (object dtype, None for NA)."""
+    out = series.astype("string")
+    out = out.mask(out.str.strip() == "")
+    return out.astype(object).where(out.notna(), None)
 
 
 def drop_duplicates(gdf, kind: str):
@@ -173,9 +193,13 @@ def drop_duplicates(gdf, kind: str):
     if kind == "roofs":
         keys = pd.DataFrame({
             "gid": frame["gid"], "sid": _str_key(gdf["surface_id"]).fillna("") if "surface_id" in gdf else "",
-            "wkb": shapely.to_wkb(np.asarray(gdf.geometry.values), output_dimension=3),
         }, index=gdf.index)  # fmt: skip
-        within = has_gid & keys.duplicated().to_numpy() & ~by_file
+        within = np.zeros(n, dtype=bool)
+        cand = np.flatnonzero(keys.duplicated(keep=False).to_numpy())  # same building and surface id
+        if len(cand):  # ... and the same polygon
+            sub = keys.iloc[cand].assign(wkb=shapely.to_wkb(np.asarray(gdf.geometry.values)[cand], output_dimension=3))
+            within[cand] = sub.duplicated().to_numpy()
+        within &= has_gid & ~by_file
     else:
         part = gdf["parent_id"].notna().to_numpy() if "parent_id" in gdf.columns else np.zeros(n, bool)
         within = has_gid & frame["gid"].duplicated().to_numpy() & ~by_file & ~part
@@ -291,6 +315,6 @@ def finish(gdf, kind: str):
 
 
 __all__ = [
-    "japan_extent", "in_japan", "check_extent", "check_target_crs", "drop_duplicates", "replace_sentinels",
+    "japan_extent", "in_japan", "check_extent", "check_lonlat_frame", "check_target_crs", "drop_duplicates", "replace_sentinels",
     "flag_zero_area", "finish", "SENTINEL_ABS", "JAPAN_EXTENT_EPSG",
 ]  # fmt: skip

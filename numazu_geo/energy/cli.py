@@ -55,7 +55,7 @@ def register(subparsers) -> None:
     r.add_argument("--max-hours", type=int, default=None, help="longest outage simulated (default: a year)")
     r.add_argument("--duration", type=float, default=None, help="ride-through target for the battery size (h, default 72)")
     r.add_argument("--share", type=float, default=None, help="also size a battery to ride through --duration on this share of start hours")
-    r.add_argument("--climate", help="hourly weather (.epw or METPV .csv); default the approximate Numazu climate")
+    r.add_argument("--climate", help="hourly weather (.epw or METPV .csv); default an approximate climate from the JMA normals of the station nearest the buildings")
     r.add_argument("--spacing", type=float, default=2.0, help="roof sample spacing (m, default 2)")
     r.add_argument("--no-progress", action="store_true", help="hide progress bars")
     r.set_defaults(func=run_resilience)
@@ -82,7 +82,12 @@ def run_energy(args) -> int:
     check_outputs_distinct(output, summary_out)
     buildings = _read(args.source)
     solar = _read(args.solar) if args.solar else None
-    ledger = building_energy(buildings, solar=solar)
+    try:
+        ledger = building_energy(buildings, solar=solar)
+    except EnergyInputError as exc:
+        if solar is None or "solar result" not in str(exc):
+            raise
+        raise InputFileError(args.solar, f"{exc} ({args.source})") from exc
     summary = ledger_summary(ledger, args.by)
     tables = {output: ledger}
     if summary_out is not None:
@@ -108,6 +113,8 @@ def run_resilience(args) -> int:
     from numazu_geo.solar.potential import _building_key, solar_potential
 
     output = check_output(args.output, default_name="shelter_resilience.parquet", what="shelter table output")
+    if not args.critical_load_kw > 0:
+        raise EnergyInputError(f"--critical-load-kw must be > 0, got {args.critical_load_kw}")
     source = args.source
     if Path(source).suffix.lower() == ".parquet":
         buildings = _read(source)
@@ -121,8 +128,6 @@ def run_resilience(args) -> int:
     if shelters.empty:
         raise EnergyInputError(f"resilience: no shelters (no building of usage {', '.join(usages)} here); pass --shelters ids")
     keys = list(dict.fromkeys(_building_key(shelters).astype(object)))
-    if not args.critical_load_kw > 0:
-        raise EnergyInputError(f"--critical-load-kw must be > 0, got {args.critical_load_kw}")
     battery = None
     if args.battery or args.battery_kwh:
         spec = Battery.from_spec(args.battery) if args.battery else Battery.default()

@@ -23,12 +23,16 @@ electricity-equivalent use its own roof could generate in a year.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from numazu_geo.co2.buildings import grid_factor
 from numazu_geo.co2.factors import load_table
 from numazu_geo.errors import EnergyInputError
+
+log = logging.getLogger(__name__)
 
 INTENSITY_TABLE = "building_energy_intensity.csv"
 LEDGER_COLUMNS = (
@@ -173,7 +177,16 @@ def _pv_kwh(buildings: pd.DataFrame, solar) -> np.ndarray | None:
 
     keys = (buildings["building_key"] if "building_key" in buildings.columns else _building_key(buildings)).astype(object)
     kwh = table.drop_duplicates("building_key").set_index("building_key")["kwh_year"]
-    return pd.to_numeric(keys.map(kwh), errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    matched = keys.isin(kwh.index)
+    if len(kwh) and len(keys) and not matched.any():
+        raise EnergyInputError(
+            f"building_energy: none of the {len(kwh)} buildings of the solar result is among the {len(keys)} "
+            "buildings (a solar result of other data?)"
+        )  # fmt: skip
+    if not matched.all():  # not computed: unknown PV, not zero
+        log.warning("building_energy: %d of %d buildings are not in the solar result; their PV is left empty",
+                    int((~matched).sum()), len(keys))  # fmt: skip
+    return pd.to_numeric(keys.map(kwh), errors="coerce").fillna(0.0).where(matched).to_numpy(dtype=float)
 
 
 def ledger_summary(ledger: pd.DataFrame, by: str = "usage") -> pd.DataFrame:

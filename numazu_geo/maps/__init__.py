@@ -30,6 +30,7 @@ from numazu_geo.maps.layers import (
     context_layer,
     green_view_layer,
     hazard_layer,
+    hazard_layers,
     labels_layer,
     place_layers,
     roofs_layer,
@@ -39,7 +40,7 @@ from numazu_geo.maps.layers import (
 __all__ = [
     "AnalysisLayer", "BASEMAPS", "SAMPLE_ATTRIBUTION", "Legend", "MapDeck", "building_heights_m", "buildings_layer",
     "caption", "categorical_colors", "colors_for", "context_layer", "continuous_colors", "data_credits",
-    "default_title", "district_map", "fit_zoom", "green_view_layer", "hazard_layer", "labels_layer",
+    "default_title", "district_map", "fit_zoom", "green_view_layer", "hazard_layer", "hazard_layers", "labels_layer",
     "place_layers", "place_name", "plateau_attribution", "provenance", "roofs_layer", "save_html", "save_png", "shelter_map",
     "to_html", "trips_layer", "view",
 ]

@@ -29,6 +29,8 @@ def _read_geoarrow(path: Path, first_error: Exception):
     try:
         return gpd.GeoDataFrame.from_arrow(pq.read_table(path))
     except Exception as exc:  # noqa: BLE001 - report the original problem
+        if isinstance(first_error, InputFileError):  # already names the file and the problem
+            raise first_error from exc
         raise InputFileError(path, f"not a readable GeoParquet file ({first_error})") from exc
 
 

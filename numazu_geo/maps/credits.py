@@ -147,13 +147,14 @@ def cities(gdf, *, codelists=None) -> pd.DataFrame:
 
     n = len(gdf) if gdf is not None else 0
     codes, ids, sources = _column(gdf, "city_code"), _column(gdf, "building_id"), _column(gdf, "source_file")
-    codes = codes or [None] * n
-    ids = ids or [None] * n
-    sources = sources or [None] * n
-    frame = pd.DataFrame({
-        "city_code": [_city_code_of(c, b, s) for c, b, s in zip(codes, ids, sources)],
-        "source": [str(s) if isinstance(s, str) and s else None for s in sources],
+    raw = pd.DataFrame({
+        "code": pd.Series(codes or [None] * n, dtype=object),
+        "id5": pd.Series(ids or [None] * n, dtype=object).map(lambda v: v[:5] if isinstance(v, str) else None),
+        "source": pd.Series(sources or [None] * n, dtype=object).map(lambda v: v if isinstance(v, str) and v else None),
     })
+    # work on the distinct (code, id prefix, file) combinations: a city has millions of rows, a few files
+    frame = raw.groupby(["code", "id5", "source"], dropna=False, sort=False).size().reset_index(name="rows")
+    frame["city_code"] = [_city_code_of(c, b, s) for c, b, s in zip(frame["code"], frame["id5"], frame["source"])]
     frame["year"] = pd.array([dataset_year(s) for s in frame["source"]], dtype="Int64")
     frame["synthetic"] = [is_synthetic_source(s) for s in frame["source"]]
     if gdf is not None and getattr(gdf, "attrs", {}).get("synthetic"):
@@ -163,7 +164,7 @@ def cities(gdf, *, codelists=None) -> pd.DataFrame:
         locations += [d for d in _codelist_dirs(src) if d not in locations]
     names = municipality_names(frame["city_code"].dropna().unique(), locations)
     grouped = (frame.assign(city_code=frame["city_code"].fillna(""))
-               .groupby(["city_code", "year", "synthetic"], dropna=False).size().reset_index(name="n"))
+               .groupby(["city_code", "year", "synthetic"], dropna=False)["rows"].sum().reset_index(name="n"))
     grouped["name"] = [names.get(c) for c in grouped["city_code"]]
     grouped["short_name"] = [short_municipality_name(c, names[c], locations) if c in names else None
                              for c in grouped["city_code"]]
@@ -243,31 +244,45 @@ def _attrs_of(obj) -> dict:
     return attrs
 
 
-def provenance(obj=None, *, data=None, credits=None) -> dict:
-    """What the numbers rest on, from a result's ``attrs`` (a SolarResult, a GeoDataFrame or a dict).
+def _run_provenance(obj) -> dict:
+    """The run's provenance dict (``numazu_geo.provenance``: climate, PV model, factor, run date, credits)."""
+    from numazu_geo.provenance import provenance_of
 
-    Returns ``{"data": [credit lines], "climate": str | None, "climate_approximate": bool | None,
-    "model": str | None, "date": "YYYY-MM-DD"}``. ``attrs["provenance"]`` (a dict with any of these
-    keys) wins over what is derived from ``attrs["solar_parameters"]``; ``credits`` over both.
+    prov = provenance_of(obj)
+    if not prov and not isinstance(obj, dict):
+        prov = provenance_of(getattr(obj, "buildings", None))
+    return prov
+
+
+def provenance(obj=None, *, data=None, credits=None) -> dict:
+    """What the numbers rest on, from a result (SolarResult, GeoDataFrame with ``attrs``, or a dict).
+
+    Returns ``{"data": [data credit lines], "climate": str | None, "climate_approximate": bool | None,
+    "model": str | None, "date": "YYYY-MM-DD", "run": {...}}``: ``data`` from the buildings' city codes
+    and dataset names (:func:`data_credits`) unless ``credits`` is given; the rest from the run's
+    provenance (:mod:`numazu_geo.provenance`, in ``run``) or, for results without one, from
+    ``attrs["solar_parameters"]``; ``date`` is the run date, else today.
     """
     attrs = _attrs_of(obj)
-    given = dict(attrs.get("provenance") or {})
+    run = _run_provenance(obj)
     params = attrs.get("solar_parameters") or {}
-    out: dict = {"data": [], "climate": None, "climate_approximate": None, "model": None, "date": None}
+    out: dict = {"data": [], "climate": None, "climate_approximate": None, "model": None, "date": None, "run": run}
     if credits is not None:
         out["data"] = list(credits)
-    elif given.get("data"):
-        out["data"] = [given["data"]] if isinstance(given["data"], str) else list(given["data"])
     else:
         frame = data if data is not None else (getattr(obj, "buildings", None) if not isinstance(obj, dict) else None)
         if frame is None and hasattr(obj, "columns"):
             frame = obj
         out["data"] = data_credits(frame) if frame is not None else []
-    out["climate"] = given.get("climate") or given.get("climate_source") or params.get("climate_source")
-    approx = given.get("climate_approximate", params.get("climate_approximate"))
+    # credit lines the run itself recorded (e.g. the JMA normals behind the default climate)
+    out["data"] = list(dict.fromkeys([*out["data"], *(run.get("data_credit") or [])]))
+    out["climate"] = run.get("climate_source") or params.get("climate_source")
+    approx = run.get("climate_approximate", params.get("climate_approximate"))
     out["climate_approximate"] = None if approx is None else bool(approx)
-    model = given.get("model")
-    if model is None and params:
+    model = None
+    if run.get("software") or run.get("pv_model"):
+        model = ", ".join(str(v) for v in (run.get("software"), run.get("pv_model")) if v)
+    elif params:
         from numazu_geo import __version__
 
         bits = [f"numazu-geo {__version__}"]
@@ -277,13 +292,21 @@ def provenance(obj=None, *, data=None, credits=None) -> dict:
             bits.append("shading" if params["shading"] else "no shading")
         model = ", ".join(bits)
     out["model"] = model
-    date = given.get("date") or given.get("run_date") or attrs.get("run_date")
+    date = run.get("run_date") or attrs.get("run_date")
     out["date"] = str(date)[:10] if date else _dt.date.today().isoformat()
     return out
 
 
 def caption(obj=None, lang: str = "ja", *, data=None, credits=None) -> str:
-    """One line for the foot of a map or figure: data credit · climate (approximate?) · model · date."""
+    """One line for the foot of a map or figure: data credit, then climate (approximate or measured),
+    model, emission factor, run date and the weather credit.
+
+    The single place that turns a result into its caption: the data credit comes from
+    :func:`data_credits` (city and year of the buildings), the rest from the run's provenance via
+    :func:`numazu_geo.provenance.provenance_caption` when the result has one; results without it
+    (older GeoParquet files, plain GeoDataFrames) get what ``attrs["solar_parameters"]`` says, and
+    at least the date the map was made.
+    """
     from numazu_geo.maps.labels import check_lang
 
     check_lang(lang)
@@ -291,7 +314,15 @@ def caption(obj=None, lang: str = "ja", *, data=None, credits=None) -> str:
     parts = []
     if p["data"]:
         parts.append(f"{_TXT['data'][lang]}: " + " / ".join(p["data"]))
-    if p["climate"]:
+    if p["run"]:
+        from numazu_geo.provenance import provenance_caption
+
+        run_text = provenance_caption(p["run"], lang, credits=False)  # its credits are in p["data"]
+        if run_text:
+            parts.append(run_text)
+        if p["run"].get("run_date"):
+            return " · ".join(parts)
+    elif p["climate"]:
         note = ""
         climate = str(p["climate"])
         for stop in (":", ";", "("):
@@ -302,7 +333,7 @@ def caption(obj=None, lang: str = "ja", *, data=None, credits=None) -> str:
         if p["climate_approximate"] is True:
             note = f"（{_TXT['approx'][lang]}）" if lang == "ja" else f" ({_TXT['approx'][lang]})"
         parts.append(f"{_TXT['climate'][lang]}: {climate}{note}")
-    if p["model"]:
+    if p["model"] and not p["run"]:
         parts.append(f"{_TXT['model'][lang]}: {p['model']}")
     parts.append(f"{_TXT['made'][lang]}: {p['date']}")
     return " · ".join(parts)

@@ -374,7 +374,7 @@ def buildings_layer(
     companions = []
     if neutral and caps:
         companions.append(AnalysisLayer(
-            "PolygonLayer", caps, id=(id or "buildings") + "-roofcaps", kind="roof_caps",
+            "PolygonLayer", caps, id=f"roofcaps-{id or uuid.uuid4().hex[:8]}", kind="roof_caps",
             get_polygon="polygon", get_fill_color="color", stroked=False, filled=True, extruded=False,
             pickable=False, opacity=1.0,
         ))
@@ -492,8 +492,9 @@ def green_view_layer(
     *,
     lang: str = "ja",
     cmap: str = DEFAULT_CMAP,
-    vmin: float | None = 0.0,
+    vmin: float | None = None,
     vmax: float | None = None,
+    stretch: bool = False,
     radius_m: float = GVI_POINT_RADIUS_M,
     height_per_pct_m: float = GVI_HEIGHT_PER_PCT_M,
     tooltip_columns=None,
@@ -503,33 +504,39 @@ def green_view_layer(
 
     Each point is a cylinder (``ColumnLayer``) of ``radius_m`` whose colour and height both show
     the value (height = :data:`GVI_MIN_HEIGHT_M` + value x ``height_per_pct_m``), so a 3D view
-    reads it from any angle. ``vmin``/``vmax`` default to 0 and the 98th percentile. GVI, sky and
-    building shares are percentages (0-100) as ``green_view_survey`` returns them. Points whose
-    photo failed (value missing) are low grey columns; rows without a position are left out.
-    (deck.gl's ScatterplotLayer draws wrongly under software WebGL, common on school PCs; columns
-    do not.)
+    reads it from any angle. Colours use the fixed 0-50 % range of ``gvi`` (twice MLIT's 25 %
+    level; ``data/map_color_domains.csv``) so surveys compare; ``stretch=True`` or ``vmin``/``vmax``
+    override it. GVI, sky and building shares are percentages (0-100) as ``green_view_survey``
+    returns them. Points whose photo failed (value missing) are low grey columns; rows without a
+    position are left out. (deck.gl's ScatterplotLayer draws wrongly under software WebGL, common
+    on school PCs; columns do not.)
     """
     check_lang(lang)
+    other = _other(lang)
     data = _to_lonlat(points, "green_view_layer")
     if color_by not in data.columns:
         raise KeyError(f"green_view_layer: no column {color_by!r} to colour by")
-    rgba, legend = colors_for(data[color_by], column=color_by, lang=lang, cmap=cmap, vmin=vmin, vmax=vmax)
+    rgba, legend, legends = _legends(data, color_by, lang, cmap, vmin, vmax, stretch, (160, 170, 190, 255))
     values = pd.to_numeric(data[color_by], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     heights = GVI_MIN_HEIGHT_M + np.where(np.isfinite(values), np.clip(values, 0, None), 0.0) * height_per_pct_m
-    columns = _present(data, tooltip_columns or GVI_TOOLTIP_COLUMNS, lang)
-    if "error" in data.columns:
-        columns.append("error")
-    rows = _records(data, columns)
+    cols = {}
+    for lg in (lang, other):
+        cols[lg] = _present(data, tooltip_columns or GVI_TOOLTIP_COLUMNS, lg)
+        if "error" in data.columns:
+            cols[lg].append("error")
+    rows = _records(data, sorted({c for v in cols.values() for c in v}))
     records = []
     for geom, row, color, h in zip(data.geometry, rows, rgba.tolist(), heights):
         if geom.geom_type != "Point":
             geom = geom.representative_point()
-        tip = _tooltip_html(row, columns, lang, heading=_heading(row, lang, "調査地点" if lang == "ja" else "Survey point"))
+        text = {lg: _tooltip_html(row, cols[lg], lg, heading=_heading(row, lg, "調査地点" if lg == "ja" else "Survey point"))
+                for lg in (lang, other)}
         records.append({"position": [round(geom.x, LONLAT_DECIMALS), round(geom.y, LONLAT_DECIMALS)],
-                        "height": round(float(h), 2), "color": color, "tooltip": tip})
+                        "height": round(float(h), 2), "color": color, "tooltip": text[lang],
+                        f"tooltip_{other}": text[other]})
     return AnalysisLayer(
         "ColumnLayer", records, id=id or f"greenview-{uuid.uuid4().hex[:8]}",
-        legend=legend, bounds_lonlat=_bounds(data), kind="green_view",
+        legend=legend, legends=legends, bounds_lonlat=_bounds(data), kind="green_view", source_frame=points,
         get_position="position", get_fill_color="color", get_elevation="height", radius=radius_m,
         disk_resolution=20, extruded=True, pickable=True, auto_highlight=True,
         highlight_color=[255, 80, 80, 220],
@@ -620,7 +627,8 @@ _KIND_NAMES = {
     "tnm": {"ja": "津波浸水想定", "en": "Tsunami inundation area"}, "htd": {"ja": "高潮浸水想定", "en": "Storm surge area"},
     "ifld": {"ja": "内水浸水想定", "en": "Inland flood area"},
 }
-_HAZARD_CMAP = "Blues"  # depth bands: darker is deeper
+#: Colour map per hazard kind (depth bands: darker is deeper), so overlapping areas stay apart.
+_HAZARD_CMAP = {"fld": "Blues", "tnm": "Purples", "htd": "Greens", "ifld": "Oranges"}
 
 
 def _flat_records(data, z: float, colours, tooltips=None) -> list[dict]:
@@ -654,7 +662,7 @@ def context_layer(features: gpd.GeoDataFrame, kind: str | None = None, *, lang: 
     if kind == "luse" and color is None and "class_code" in data.columns:
         codes = data["class_code"].astype(str)
         order = {c: k for k, c in enumerate(sorted(codes.unique()))}
-        shade = np.array([0.85 + 0.3 * ((order[c] * 7) % 10) / 10 for c in codes])  # muted tones per class
+        shade = np.array([0.8 + 0.7 * ((order[c] * 7) % 10) / 10 for c in codes])  # muted tones per class
         colours = np.clip(base[None, :3] * shade[:, None], 0, 255).round().astype(int)
         colours = np.column_stack([colours, np.full(len(data), 255)]).tolist()
     else:
@@ -686,7 +694,7 @@ def hazard_layer(areas: gpd.GeoDataFrame, *, lang: str = "ja", alpha: int = HAZA
              else pd.Series(np.nan, index=data.index))
     import matplotlib
 
-    cmap = matplotlib.colormaps[_HAZARD_CMAP]
+    cmap = matplotlib.colormaps[_HAZARD_CMAP.get(kind, "Blues")]
     t = np.clip(0.35 + 0.12 * np.nan_to_num(ranks.to_numpy(dtype=float), nan=1.0), 0, 1)
     colours = [[int(round(c * 255)) for c in cmap(v)[:3]] + [int(alpha)] for v in t]
     labels = {}
@@ -750,10 +758,9 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
 
             target = shapely.Point(near)
             if not geom.contains(target):
-                edge = nearest_points(geom, target)[0]
-                # a little inside the feature, so the label sits on the water, not on its bank
-                inner = geom.intersection(edge.buffer(max(geom.length, 1e-9) * 1e-3 + 2e-4))
-                pt = inner.representative_point() if not inner.is_empty else edge
+                # the part of the feature nearest the view (about 400 m across), labelled inside itself
+                piece = geom.intersection(target.buffer(geom.distance(target) + 0.004))
+                pt = piece.representative_point() if not piece.is_empty else nearest_points(geom, target)[0]
             else:
                 pt = target
         records.append({"position": [round(pt.x, LONLAT_DECIMALS), round(pt.y, LONLAT_DECIMALS),
@@ -770,10 +777,22 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
     )
 
 
+#: Context kinds drawn under an analysis by default (hazard areas are asked for: :data:`HAZARD_KINDS`).
+PLACE_KINDS = ("luse", "wtr", "tran")
+#: Inundation areas (river flood, tsunami, storm surge, inland flood) for disaster-awareness maps.
+HAZARD_KINDS = ("fld", "tnm", "htd", "ifld")
+
+
+def hazard_layers(source=None, *, features: dict | None = None, lang: str = "ja", bbox=None) -> list[AnalysisLayer]:
+    """The dataset's flood, tsunami, storm-surge and inland-flood areas, one layer each (see :func:`hazard_layer`)."""
+    return place_layers(source, features=features, lang=lang, bbox=bbox, kinds=HAZARD_KINDS, labels=False)
+
+
 def place_layers(source=None, *, features: dict | None = None, lang: str = "ja", bbox=None,
-                 kinds=("luse", "wtr", "tran", "fld", "tnm")) -> list[AnalysisLayer]:
-    """The place context of a dataset as layers, bottom to top: land use, water, roads, then flood
-    and tsunami areas; plus labels of named roads, squares and water bodies.
+                 kinds=PLACE_KINDS, labels: bool = True) -> list[AnalysisLayer]:
+    """The place context of a dataset as layers, bottom to top: land use, water, roads (and flood or
+    tsunami areas when ``kinds`` names them, e.g. ``PLACE_KINDS + HAZARD_KINDS``); plus labels of
+    named roads, squares and water bodies (``labels``).
 
     ``features``: ``{kind: GeoDataFrame}`` already read, else they are read from ``source`` (a
     PLATEAU folder or zip, or a building file inside one) with
@@ -805,8 +824,9 @@ def place_layers(source=None, *, features: dict | None = None, lang: str = "ja",
             layer = context_layer(gdf, kind, lang=lang)
         if layer is not None:
             layers.append(layer)
-    named = [g for k, g in features.items() if k in {"tran", "wtr"} and "name" in g.columns and g["name"].notna().any()]
-    if named:
+    named = [g for k, g in features.items() if k in {"tran", "wtr"} and k in kinds and "name" in g.columns
+             and g["name"].notna().any()]
+    if named and labels:
         frame = pd.concat([g[["name", g.geometry.name]].rename_geometry("geometry") if g.geometry.name != "geometry"
                            else g[["name", "geometry"]] for g in [n.to_crs(named[0].crs) for n in named]])
         near = None if bbox is None else ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)

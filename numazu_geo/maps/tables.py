@@ -45,14 +45,19 @@ def _decimals(fmt: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def lonlat_columns(gdf: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """``{"lon": ..., "lat": ...}``: WGS 84 degrees (6 decimals) of a point inside each geometry."""
+    lonlat = gdf.geometry.representative_point().to_crs(4326)
+    return {"lon": np.round(lonlat.x.to_numpy(), LONLAT_DECIMALS), "lat": np.round(lonlat.y.to_numpy(), LONLAT_DECIMALS)}
+
+
 def people_table(gdf: pd.DataFrame, *, columns=None) -> tuple[pd.DataFrame, dict]:
     """(table, {column: unit}) with ``lon``/``lat`` of each footprint's centre (WGS 84) and values
     rounded as the maps show them (percent columns stay fractions, rounded to 3 places)."""
     frame = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name]) if isinstance(gdf, gpd.GeoDataFrame) else gdf).copy()
     if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None:
-        lonlat = gdf.geometry.representative_point().to_crs(4326)
-        frame["lon"] = np.round(lonlat.x.to_numpy(), LONLAT_DECIMALS)
-        frame["lat"] = np.round(lonlat.y.to_numpy(), LONLAT_DECIMALS)
+        for key, values in lonlat_columns(gdf).items():
+            frame[key] = values
     if columns is None:
         rest = [c for c in frame.columns if c not in LEAD_COLUMNS and c not in SKIP_COLUMNS]
         columns = [c for c in LEAD_COLUMNS if c in frame.columns] + rest
@@ -138,16 +143,25 @@ def write_xlsx(gdf: pd.DataFrame, path: str | os.PathLike, *, lang: str = "ja", 
 
     Needs ``openpyxl`` (in the ``[notebooks]`` and ``[dev]`` extras).
     """
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise ValueError(f"{path}: write_xlsx writes .xlsx files")
+    wb = workbook(gdf, lang=lang, columns=columns, credit=credit, sheet_name=sheet_name)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
+def workbook(gdf: pd.DataFrame, *, lang: str = "ja", columns=None, credit: str | None = None,
+             sheet_name: str | None = None):
+    """The ``openpyxl.Workbook`` that :func:`write_xlsx` saves."""
     check_lang(lang)
     try:
         from openpyxl import Workbook
         from openpyxl.styles import Font
         from openpyxl.utils import get_column_letter
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ImportError("write_xlsx needs openpyxl: pip install 'numazu-geo[notebooks]'") from exc
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise ValueError(f"{path}: write_xlsx writes .xlsx files")
+        raise ImportError("Excel export needs openpyxl: pip install 'numazu-geo[notebooks]'") from exc
     table, units = people_table(gdf, columns=columns)
     wb = Workbook()
     ws = wb.active
@@ -174,6 +188,4 @@ def write_xlsx(gdf: pd.DataFrame, path: str | os.PathLike, *, lang: str = "ja", 
     ws.freeze_panes = "A4"
     for i, col in enumerate(table.columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(8, min(40, len(str(col)) + 4))
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
-    return path
+    return wb

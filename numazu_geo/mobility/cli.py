@@ -11,7 +11,7 @@ _BY = ("track", "day", "week", "track,day", "track,week")
 
 
 def run_trips(tracks, output, *, summary=None, by: str = "track", min_distance_m: float | None = None,
-              baseline: str | None = None, fiscal_year: int | None = None, report=None) -> dict:
+              baseline: str | None = None, fiscal_year: int | None = None, report=None, bus_stops=None, rail_lines=None) -> dict:
     """Detect trips in ``tracks`` and write the legs (and optionally the summary / report). Returns counts.
 
     Output paths are checked before any reading; all requested tables are written together (all or
@@ -35,7 +35,8 @@ def run_trips(tracks, output, *, summary=None, by: str = "track", min_distance_m
         credit["baseline"] = baseline
     if fiscal_year is not None:
         credit["fiscal_year"] = int(fiscal_year)
-    legs = detect_trips(list(tracks), credit=credit or None, progress=sys.stderr.isatty())
+    legs = detect_trips(list(tracks), credit=credit or None, progress=sys.stderr.isatty(), bus_stops=bus_stops,
+                        rail_lines=rail_lines)
     rep = report_table(legs)
     failed = rep[rep["status"] == "error"]
     if len(rep) and len(failed) == len(rep):
@@ -58,7 +59,8 @@ def run_trips(tracks, output, *, summary=None, by: str = "track", min_distance_m
 
 def _cmd_trips(args: argparse.Namespace) -> int:
     res = run_trips(args.tracks, args.output, summary=args.summary, by=args.by, min_distance_m=args.min_distance_m,
-                    baseline=args.baseline, fiscal_year=args.fiscal_year, report=args.report)
+                    baseline=args.baseline, fiscal_year=args.fiscal_year, report=args.report, bus_stops=args.bus_stops,
+                    rail_lines=args.rail_lines)
     for src, msg in res["failed"]:
         print(f"numazu-geo trips: skipped {src}: {msg}", file=sys.stderr)
     for src, status, msg in res["problems"]:
@@ -83,9 +85,14 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="TRIPS.parquet",
                    help="legs table to write (.parquet, .csv, .gpkg or .geojson; a folder/ writes trips.parquet in it)")
     p.add_argument("--summary", default=None, metavar="SUMMARY.csv", help="also write credits per person (see --by)")
-    p.add_argument("--by", choices=_BY, default="track", help="grouping of --summary (default: track = person)")
+    p.add_argument("--by", choices=_BY, default="track", metavar="GROUPING",
+                   help="grouping of --summary: track (= person; default), day, week, 'track,day' or 'track,week'")
     p.add_argument("--report", default=None, metavar="REPORT.csv",
                    help="also write the cleaning report (every fix of every file accounted for)")
+    p.add_argument("--bus-stops", default=None, metavar="STOPS.txt",
+                   help="bus stop locations (GTFS stops.txt, CSV with stop_lat/stop_lon, GeoJSON) to tell buses from cars")
+    p.add_argument("--rail-lines", default=None, metavar="RAIL.geojson",
+                   help="railway lines (any file GeoPandas reads) to tell trains from cars by where they run")
     p.add_argument("--min-distance-m", type=float, default=None, help="credit threshold in metres (default: 750)")
     p.add_argument("--baseline", default=None, help="mode whose CO2 a credited leg saves (default: car)")
     p.add_argument("--fiscal-year", type=int, default=None, help="year of the transport factor (default: latest)")

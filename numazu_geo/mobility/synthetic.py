@@ -34,11 +34,15 @@ MODE_KINEMATICS = {
     "walk": dict(cruise_kmh=4.5, accel=0.5, brake=0.5, corner_kmh=4.0, stop_prob=0.15, stop_s=(5, 25)),
     "bicycle": dict(cruise_kmh=15.0, accel=0.8, brake=1.2, corner_kmh=10.0, stop_prob=0.2, stop_s=(5, 25)),
     "car": dict(cruise_kmh=45.0, accel=1.5, brake=2.0, corner_kmh=18.0, stop_prob=0.35, stop_s=(15, 50)),
-    "bus": dict(cruise_kmh=35.0, accel=1.0, brake=1.2, corner_kmh=15.0, stop_prob=0.5, stop_s=(15, 40)),
+    "bus": dict(cruise_kmh=35.0, accel=1.0, brake=1.2, corner_kmh=15.0, stop_prob=0.25, stop_s=(15, 40)),
     "train": dict(cruise_kmh=85.0, accel=0.7, brake=0.8, corner_kmh=85.0, stop_prob=0.0, stop_s=(30, 40)),
 }
 #: Distance between the synthetic train's stations (m) and its dwell time (s).
 TRAIN_STATION_SPACING_M = 2500.0
+#: Least distance between the synthetic bus stops along a route (m); stops sit mid-block, away from crossings.
+BUS_STOP_SPACING_M = 350.0
+#: Dwell at a synthetic bus stop (s).
+BUS_DWELL_S = (15.0, 40.0)
 #: Bearing of the synthetic rail line through the station (degrees from north, clockwise).
 RAIL_BEARING_DEG = 80.0
 #: Correlation time of the slowly varying GPS error (s).
@@ -128,13 +132,49 @@ def rail_route(length_m: float, *, offset_m: float = 0.0) -> np.ndarray:
                      [sx + ux * (offset_m + length_m), sy + uy * (offset_m + length_m)]])
 
 
+def rail_lines(length_m: float = 40000.0, grid: Grid | None = None):
+    """The synthetic rail line (the one :func:`rail_route` runs on), ``length_m`` long centred on the station,
+    as a GeoDataFrame in EPSG:4326 (for ``detect_trips(rail_lines=...)``)."""
+    import geopandas as gpd
+    import shapely
+
+    grid = grid or Grid.sample()
+    xy = rail_route(length_m, offset_m=-length_m / 2)
+    xs = np.linspace(xy[0, 0], xy[1, 0], 101)
+    ys = np.linspace(xy[0, 1], xy[1, 1], 101)
+    lon, lat = grid.to_lonlat(xs, ys)
+    return gpd.GeoDataFrame({"name": ["synthetic line"]}, geometry=[shapely.LineString(np.column_stack([lon, lat]))],
+                            crs=4326)
+
+
 def _arc(route: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(route, axis=0).T))])
 
 
+def bus_stop_positions(route: np.ndarray, grid: Grid, spacing_m: float = BUS_STOP_SPACING_M) -> np.ndarray:
+    """Distances along ``route`` (m) of bus stops: mid-block points at least ``spacing_m`` apart."""
+    arc = _arc(route)
+    out, last = [], 0.0
+    for (p0, p1), a0 in zip(zip(route[:-1], route[1:]), arc[:-1]):
+        seg = float(np.hypot(*(p1 - p0)))
+        d = p1 - p0
+        # blocks along this segment: pitch a if it runs along the grid's a axis, else b
+        ang = (math.atan2(d[1], d[0]) - grid.rotation_rad) % math.pi
+        pitch = grid.pitch_a_m if min(ang, math.pi - ang) < math.pi / 4 else grid.pitch_b_m
+        for k in range(int(seg // pitch)):
+            pos = a0 + (k + 0.5) * pitch
+            if pos - last >= spacing_m and arc[-1] - pos > pitch / 2:
+                out.append(pos)
+                last = pos
+    return np.asarray(out)
+
+
 def simulate_motion(route: np.ndarray, mode: str, rng: np.random.Generator, *, speed_kmh: float | None = None,
-                    wait_at_start_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Distance along ``route`` (m) each second from the start: (t_s, s_m). Stops, corners and braking included."""
+                    wait_at_start_s: float = 0.0, stops_at=()) -> tuple[np.ndarray, np.ndarray]:
+    """Distance along ``route`` (m) each second from the start: (t_s, s_m). Stops, corners and braking included.
+
+    ``stops_at``: distances along the route (m) where the vehicle always stops (bus stops).
+    """
     k = MODE_KINEMATICS[mode]
     cruise = (speed_kmh or k["cruise_kmh"] * rng.uniform(0.9, 1.1)) / 3.6
     arc = _arc(route)
@@ -152,6 +192,9 @@ def simulate_motion(route: np.ndarray, mode: str, rng: np.random.Generator, *, s
                 points.append((float(pos), 0.0, float(rng.uniform(*k["stop_s"]))))
             else:
                 points.append((float(pos), corner_v, 0.0))
+    for pos in stops_at:
+        points.append((float(pos), 0.0, float(rng.uniform(*BUS_DWELL_S))))
+    points.sort(key=lambda p: p[0])
     points.append((total, 0.0, 0.0))
     t, s, v = 0.0, 0.0, 0.0
     ts, ss = [0.0], [0.0]
@@ -198,10 +241,11 @@ def _gps_noise(n: int, interval_s: float, noise_m: float, rng: np.random.Generat
 
 def simulate_track(route: np.ndarray, mode: str, start, *, rng: np.random.Generator, interval_s: float = 5.0,
                    noise_m: float = 4.0, jump_prob: float = 0.003, gap_s: float = 0.0, speed_kmh: float | None = None,
-                   wait_at_start_s: float = 0.0, grid: Grid | None = None) -> pd.DataFrame:
+                   wait_at_start_s: float = 0.0, grid: Grid | None = None, stops_at=()) -> pd.DataFrame:
     """Fixes of one trip along ``route`` (local metres): ``time`` (JST), ``lat``, ``lon``, ``x_true_m``, ``y_true_m``."""
     grid = grid or Grid.sample()
-    t_sec, s_m = simulate_motion(route, mode, rng, speed_kmh=speed_kmh, wait_at_start_s=wait_at_start_s)
+    t_sec, s_m = simulate_motion(route, mode, rng, speed_kmh=speed_kmh, wait_at_start_s=wait_at_start_s,
+                                 stops_at=stops_at)
     tq = np.arange(0.0, t_sec[-1] + 1e-9, interval_s)
     if tq[-1] < t_sec[-1]:
         tq = np.append(tq, t_sec[-1])
@@ -243,18 +287,22 @@ def _node_at_distance(grid: Grid, rng: np.random.Generator, lo_m: float, hi_m: f
 
 
 def mode_trips(n_per_mode: int = 10, seed: int = 0, *, modes=("walk", "bicycle", "car", "train"), interval_s: float = 5.0,
-               noise_m: float = 4.0, start: str = "2026-06-08 07:30") -> tuple[pd.DataFrame, pd.DataFrame]:
+               noise_m: float = 4.0, start: str = "2026-06-08 07:30",
+               cruise_kmh: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Single-mode trips for testing the mode rules: (fixes, truth).
 
     ``fixes``: ``track`` (one per trip), ``time``, ``lat``, ``lon``. ``truth``: ``track``, ``mode``,
     ``distance_m`` (length of the route travelled). Walks are 0.8-2.5 km, rides 2-5 km, train
-    trips 6-12 km (with stations every :data:`TRAIN_STATION_SPACING_M`).
+    trips 6-12 km (with stations every :data:`TRAIN_STATION_SPACING_M`). Buses stop at mid-block
+    bus stops (:func:`bus_stop_positions`); their locations are in ``fixes.attrs["bus_stops"]``
+    as (lon, lat) pairs. ``cruise_kmh`` ({mode: km/h}) overrides a mode's cruise speed
+    (:data:`MODE_KINEMATICS`), e.g. ``{"train": 60}`` for a slow line.
     """
     rng = np.random.default_rng(seed)
     grid = Grid.sample()
     ranges = {"walk": (800, 2500), "bicycle": (2000, 5000), "car": (2000, 5000), "bus": (2000, 5000),
               "train": (6000, 12000)}
-    fixes, truth = [], []
+    fixes, truth, bus_stops = [], [], []
     t0 = pd.Timestamp(start, tz="Asia/Tokyo")
     for mode in modes:
         for k in range(n_per_mode):
@@ -265,12 +313,19 @@ def mode_trips(n_per_mode: int = 10, seed: int = 0, *, modes=("walk", "bicycle",
                 a = _node_at_distance(grid, rng, 0, 600)
                 b = _node_at_distance(grid, rng, *ranges[mode], origin=a)
                 route = street_route(grid, a, b, rng)
+            stops = bus_stop_positions(route, grid) if mode == "bus" else ()
+            if len(stops):
+                arc = _arc(route)
+                lon, lat = grid.to_lonlat(np.interp(stops, arc, route[:, 0]), np.interp(stops, arc, route[:, 1]))
+                bus_stops.extend(zip(np.round(lon, 7).tolist(), np.round(lat, 7).tolist()))
             df = simulate_track(route, mode, t0 + pd.Timedelta(hours=k), rng=rng, interval_s=interval_s,
-                                noise_m=noise_m, grid=grid)
+                                noise_m=noise_m, grid=grid, stops_at=stops, speed_kmh=(cruise_kmh or {}).get(mode))
             df.insert(0, "track", name)
             fixes.append(df)
             truth.append({"track": name, "mode": mode, "distance_m": float(_arc(route)[-1])})
-    return pd.concat(fixes, ignore_index=True), pd.DataFrame(truth)
+    out = pd.concat(fixes, ignore_index=True)
+    out.attrs["bus_stops"] = bus_stops
+    return out, pd.DataFrame(truth)
 
 
 def _dry_route(grid: Grid, a, b, rng: np.random.Generator, water, tries: int = 20) -> np.ndarray | None:

@@ -46,6 +46,12 @@ class Thresholds:
     min_leg_duration_s: float
     simplify_tolerance_m: float
     min_trip_points: int
+    bus_stop_radius_m: float
+    bus_stop_min_dwell_s: float
+    bus_min_stops: int
+    bus_stop_share: float
+    rail_radius_m: float
+    rail_share: float
 
     @classmethod
     def default(cls) -> "Thresholds":

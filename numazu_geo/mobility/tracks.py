@@ -340,3 +340,39 @@ def read_tracks(source, *, tz: str = DEFAULT_TZ, errors: str = "report", progres
     points.attrs["tz_assumed_sources"] = sorted(points.loc[points["tz_assumed"], "source"].unique().tolist())
     points.attrs["tz"] = tz
     return points
+
+
+def read_bus_stops(source) -> gpd.GeoDataFrame:
+    """Bus stop locations as points (EPSG:4326) from a GTFS ``stops.txt`` or any CSV with
+    ``stop_lat``/``stop_lon`` (or lat/lon) columns, a GeoJSON/GeoPackage of points, a (Geo)DataFrame,
+    a GeoSeries, or a list of (lon, lat) pairs."""
+    if isinstance(source, gpd.GeoSeries):
+        source = gpd.GeoDataFrame(geometry=source)
+    if isinstance(source, gpd.GeoDataFrame):
+        if source.crs is None:
+            raise ValueError("bus stops: the GeoDataFrame has no CRS")
+        pts = source.geometry.to_crs(4326)
+        return gpd.GeoDataFrame(geometry=pts[pts.notna() & ~pts.is_empty].representative_point(), crs=4326)
+    if isinstance(source, pd.DataFrame):
+        cols = {str(c).strip().lower(): c for c in source.columns}
+        lat_c = _find(cols, ("stop_lat", *_LAT_NAMES))
+        lon_c = _find(cols, ("stop_lon", *_LON_NAMES))
+        if lat_c is None or lon_c is None:
+            raise ValueError(f"bus stops: no stop_lat/stop_lon columns (columns: {list(source.columns)})")
+        lat = pd.to_numeric(source[lat_c], errors="coerce")
+        lon = pd.to_numeric(source[lon_c], errors="coerce")
+        ok = lat.notna() & lon.notna()
+        return gpd.GeoDataFrame(source[ok].reset_index(drop=True),
+                                geometry=gpd.points_from_xy(lon[ok], lat[ok]), crs=4326)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise SourceNotFoundError(f"{path}: no such bus stop file")
+        try:
+            if path.suffix.lower() in (".csv", ".txt"):
+                return read_bus_stops(pd.read_csv(path, encoding="utf-8-sig"))
+            return read_bus_stops(gpd.read_file(path))
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise TrackFileError(path, f"cannot read bus stops ({exc})") from None
+    pairs = np.asarray(list(source), dtype=float).reshape(-1, 2)
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(pairs[:, 0], pairs[:, 1]), crs=4326)

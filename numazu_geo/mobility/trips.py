@@ -25,6 +25,7 @@ Method
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -35,9 +36,17 @@ import shapely
 
 from numazu_geo.mobility import credits as _credits
 from numazu_geo.mobility.clean import DROP_REASONS, clean_fixes
-from numazu_geo.mobility.modes import FEATURE_COLUMNS, classify, leg_features
+from numazu_geo.mobility.modes import (
+    BUS_FEATURE_COLUMNS,
+    FEATURE_COLUMNS,
+    RAIL_FEATURE_COLUMNS,
+    bus_stop_features,
+    classify,
+    leg_features,
+    rail_features,
+)
 from numazu_geo.mobility.thresholds import Thresholds
-from numazu_geo.mobility.tracks import DEFAULT_TZ, read_tracks
+from numazu_geo.mobility.tracks import DEFAULT_TZ, read_bus_stops, read_tracks
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +240,7 @@ def _report_row(source, track) -> dict:
     return row
 
 
-def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
+def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict, bus_tree=None, rail_zone=None) -> list[dict]:
     t = (g["time"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     x, y = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
     acc = g["accuracy_m"].to_numpy(float)
@@ -280,6 +289,10 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
             if line is None:
                 continue
             feats = leg_features(tt[lsel], v[lsel], dist, p)
+            if bus_tree is not None:
+                feats.update(bus_stop_features(tt[lsel], fx[lsel], fy[lsel], v[lsel], bus_tree, p))
+            if rail_zone is not None:
+                feats.update(rail_features(fx[lsel], fy[lsel], rail_zone))
             legs.append({
                 "track": str(g["track"].iloc[0]), "trip": trip_id, "leg": made + 1,
                 "start": times[sel][lsel[0]], "end": times[sel][lsel[-1]], **feats,
@@ -296,6 +309,22 @@ def _legs_of_track(g: gpd.GeoDataFrame, p: Thresholds, row: dict) -> list[dict]:
     return legs
 
 
+def _rail_zone(rail_lines, crs, radius_m: float):
+    """Rail lines (GeoDataFrame/GeoSeries or a file) buffered by ``radius_m`` in ``crs``, prepared."""
+    import shapely
+
+    if isinstance(rail_lines, (str, os.PathLike)):
+        rail_lines = gpd.read_file(rail_lines)
+    if isinstance(rail_lines, gpd.GeoDataFrame):
+        rail_lines = rail_lines.geometry
+    if not isinstance(rail_lines, gpd.GeoSeries) or rail_lines.crs is None:
+        raise ValueError("rail_lines must be a GeoDataFrame/GeoSeries with a CRS, or a file GeoPandas reads")
+    lines = rail_lines.to_crs(crs)
+    zone = shapely.union_all(lines[lines.notna()].buffer(radius_m).to_numpy())
+    shapely.prepare(zone)
+    return zone
+
+
 def detect_trips(
     source,
     *,
@@ -305,6 +334,8 @@ def detect_trips(
     credit: dict | None = None,
     errors: str = "report",
     progress: bool = False,
+    bus_stops=None,
+    rail_lines=None,
 ) -> gpd.GeoDataFrame:
     """Trips and legs with mode and CO2 credit from GPS tracks (files, folder, list, DataFrame or points).
 
@@ -322,6 +353,14 @@ def detect_trips(
         default: the SPOBY rule.
     errors
         ``"report"`` (a broken file is logged, recorded and skipped) or ``"raise"``.
+    bus_stops
+        Bus stop locations (GTFS ``stops.txt``, points, ...; see
+        :func:`~numazu_geo.mobility.tracks.read_bus_stops`): legs get ``bus_stops_passed`` and
+        ``bus_stops_dwelt`` and the rules can say ``bus``.
+    rail_lines
+        Railway centre lines (GeoDataFrame/GeoSeries in any CRS, or a file GeoPandas reads, e.g.
+        PLATEAU ``tran`` railways or national rail data): legs get ``rail_frac`` and the rules call
+        a motor leg a train exactly when it runs on a line.
 
     Returns
     -------
@@ -345,6 +384,15 @@ def detect_trips(
     if len(points):
         crs = points.estimate_utm_crs()
         metric = points.to_crs(crs)
+        bus_tree = None
+        if bus_stops is not None:
+            from scipy.spatial import cKDTree
+
+            stops_m = read_bus_stops(bus_stops).to_crs(crs)
+            bus_tree = cKDTree(np.column_stack([stops_m.geometry.x, stops_m.geometry.y])) if len(stops_m) else None
+        rail_zone = None
+        if rail_lines is not None:
+            rail_zone = _rail_zone(rail_lines, crs, p.rail_radius_m)
         groups = metric.groupby(["source", "track"], sort=False)
         if progress:
             from tqdm.auto import tqdm
@@ -358,7 +406,12 @@ def detect_trips(
                 row["dropped_no_time"] = int(points.attrs.get("dropped_no_time", {}).get(src, 0))
                 row["dropped_bad_position"] = int(points.attrs.get("dropped_bad_position", {}).get(src, 0))
             row["fixes_read"] = len(g) + row["dropped_no_time"] + row["dropped_bad_position"]
-            legs = _legs_of_track(g, p, row)
+            legs = _legs_of_track(g, p, row, bus_tree, rail_zone)
+            drops = {r: row[f"dropped_{r}"] for r in DROP_REASONS if row[f"dropped_{r}"]}
+            if drops:  # out-of-order or repeated times point at a broken file; jumps and bad accuracy are routine GPS
+                level = logging.WARNING if drops.keys() & {"out_of_order", "duplicate"} else logging.INFO
+                log.log(level, "%s (track %s): dropped %s", src, track,
+                        ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in drops.items()))
             if row["status"] != "ok":
                 log.warning("%s (track %s): %s", src, track, row["message"])
             elif not legs:
@@ -369,7 +422,9 @@ def detect_trips(
     if all_legs:
         frame = pd.DataFrame(all_legs)
         legs = gpd.GeoDataFrame(frame, geometry="geometry", crs=crs).to_crs(4326)
-        modes, conf = classify(legs[list(FEATURE_COLUMNS)], classifier, p)
+        feature_cols = list(FEATURE_COLUMNS) + [c for c in (*BUS_FEATURE_COLUMNS, *RAIL_FEATURE_COLUMNS)
+                                                if c in legs.columns]
+        modes, conf = classify(legs[feature_cols], classifier, p)
         legs["mode"] = modes
         legs["mode_confidence"] = conf
     else:
@@ -378,7 +433,8 @@ def detect_trips(
         for c in FEATURE_COLUMNS:
             legs[c] = pd.Series(dtype=float)
     legs = _credits.add_credits(legs, rule)
-    legs = legs[[*LEG_COLUMNS, "geometry"]]
+    legs = legs[[*LEG_COLUMNS, *[c for c in (*BUS_FEATURE_COLUMNS, *RAIL_FEATURE_COLUMNS) if c in legs.columns],
+                 "geometry"]]
     legs.attrs = {
         "report": report,
         "read_errors": points.attrs.get("read_errors", []),
@@ -387,6 +443,9 @@ def detect_trips(
         "tz_note": (f"times without a time zone were taken as {tz}" if points.attrs.get("tz_assumed_sources") else ""),
         "credit_rule": rule,
         "classifier": "rules (data/mobility_thresholds.csv)" if classifier is None else repr(classifier),
+        "thresholds": dataclasses.asdict(p),
+        "bus_stops_given": bus_stops is not None,
+        "rail_lines_given": rail_lines is not None,
     }
     n_dropped = sum(r[f"dropped_{k}"] for r in report for k in DROP_REASONS)
     log.info("%d legs from %d files; %d fixes dropped in cleaning; %d files failed", len(legs),

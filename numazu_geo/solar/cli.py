@@ -32,7 +32,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--faces", help="also write the per-face result here (a folder: solar_faces.parquet inside)")
     p.add_argument("--points", help="also write per-point results here (large; for heat maps)")
-    p.add_argument("--climate", help="hourly weather: .epw or NEDO METPV .csv (default: approximate Numazu climate)")
+    p.add_argument("--climate", help="hourly weather: .epw or NEDO METPV .csv (default: approximate climate from the JMA normals of the station nearest the buildings)")
     p.add_argument(
         "--partial-year", action="store_true",
         help="accept a weather file that covers only part of a year; totals are then for that period only",
@@ -55,6 +55,13 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="pvwatts: temperature-aware pvlib chain (default); plateau: PLATEAU SolarPotential's P x H x 0.88")
     p.add_argument("--raster", help="also write roof irradiation and sky view factor as a Cloud-Optimised GeoTIFF (.tif)")
     p.add_argument("--raster-resolution", type=float, default=None, help="pixel size of --raster in metres (default 1.0)")
+    p.add_argument(
+        "--emission-factor", type=float, default=None, metavar="KG_PER_KWH",
+        help="grid CO2 factor for the avoided CO2 (kg-CO2/kWh), e.g. your area's utility's; default: the "
+        "TEPCO Energy Partner factor of data/emission_factors.csv (Numazu's utility; not right outside its area)",
+    )  # fmt: skip
+    p.add_argument("--utility", default=None,
+                   help="take the adjusted factor of this utility from data/emission_factors.csv instead")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
     return p
@@ -86,10 +93,25 @@ def run(args) -> int:
     if args.climate and not Path(args.climate).is_file():
         raise SourceNotFoundError(f"{args.climate}: no such weather file")
 
+    from numazu_geo import co2
+
+    factor_options = {"utility": args.utility} if args.utility else {}
+    try:  # a bad factor or utility fails before the work
+        co2.grid_factor(args.emission_factor, **factor_options)
+    except (KeyError, ValueError) as exc:
+        msg = exc.args[0] if exc.args else str(exc)
+        raise ValueError(f"{msg} (give the factor itself with --emission-factor KG_PER_KWH)") from exc
     year = args.year or DEFAULT_YEAR
     source = args.source
     if Path(source).suffix.lower() == ".parquet":
+        from numazu_geo.errors import InputFileError, NumazuGeoError
+        from numazu_geo.solar.potential import _one_row_per_building
+
         source = read_parquet(source)
+        try:  # checked here too, to name the file
+            source = _one_row_per_building(source)
+        except NumazuGeoError as exc:
+            raise InputFileError(args.source, str(exc).removeprefix("solar_potential: ")) from exc
     climate = None
     if args.climate:
         climate = load_climate(args.climate, year=year, partial=args.partial_year)
@@ -109,19 +131,18 @@ def run(args) -> int:
         pv_model=args.pv_model,
         climate_days="monthly" if args.quick and climate is None else None,
     )
-    from numazu_geo import co2
-
-    result = co2.add_avoided_co2(result)  # solar gives energy; co2 converts it (same columns as before)
+    result = co2.add_avoided_co2(result, args.emission_factor, **factor_options)  # solar gives energy; co2 converts it
     tables = {output: result.buildings}
     if faces_out is not None:
         tables[faces_out] = result.faces
     if points_out is not None and result.points is not None:
         tables[points_out] = result.points
-    written = write_tables(tables)  # all files replaced together, or none
     if raster_out is not None:
         from numazu_geo.solar.raster import RESOLUTION_M, write_roof_raster
 
-        written = [*written, write_roof_raster(result, raster_out, resolution_m=args.raster_resolution or RESOLUTION_M)]
+        resolution = args.raster_resolution or RESOLUTION_M
+        tables[raster_out] = lambda tmp: write_roof_raster(result, tmp, resolution_m=resolution)
+    written = write_tables(tables)  # all files (tables and raster) replaced together, or none
     s = co2.summarise_district(result)
     print(f"climate: {result.climate.source}")
     print(

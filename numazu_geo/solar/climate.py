@@ -23,7 +23,10 @@ Solar Energy 28(4), 293-302.
 
 from __future__ import annotations
 
+import calendar
+import copy
 import csv
+import functools
 import io
 import logging
 import os
@@ -369,6 +372,9 @@ def default_climate(
 
     Give real hourly data (EPW via :func:`read_epw`, NEDO METPV via :func:`read_metpv`) to replace it.
 
+    Without overrides the climate is built once per (site, year, days, range) in a process (about
+    0.3 s) and each call returns an independent copy.
+
     Parameters
     ----------
     site : :class:`~numazu_geo.solar.sun.Site` or ``(lat, lon)``; default central Numazu. (An
@@ -387,13 +393,42 @@ def default_climate(
     S.A., Duffie, J.A. (1982). Solar Energy 28(4), 293-302. Ineichen, P., Perez, R. (2002). Solar
     Energy 73(3), 151-157. Allen, R.G. et al. (1998). FAO Irrigation and Drainage Paper 56.
     """
-    import pvlib
-
     if isinstance(site, (int, np.integer)) and not isinstance(site, bool):
         site, year = None, int(site)
     if days not in (None, "monthly"):
         raise ValueError(f"default_climate: days must be None or 'monthly', not {days!r}")
     site = _as_site(site) or default_site()
+    overrides = (monthly_sunshine_h, annual_sunshine_h, angstrom_a, angstrom_b)
+    if all(v is None for v in overrides):
+        return _copy_climate(_cached_default_climate(site, int(year), days, float(irradiation_range_km)))
+    return _build_default_climate(site, year, monthly_sunshine_h=monthly_sunshine_h,
+                                  annual_sunshine_h=annual_sunshine_h, angstrom_a=angstrom_a, angstrom_b=angstrom_b,
+                                  days=days, irradiation_range_km=irradiation_range_km)  # fmt: skip
+
+
+#: How many default climates (site, year, days) one process keeps (about 1 MB each).
+DEFAULT_CLIMATE_CACHE_SIZE = 8
+
+
+@functools.lru_cache(maxsize=DEFAULT_CLIMATE_CACHE_SIZE)
+def _cached_default_climate(site: Site, year: int, days: str | None, irradiation_range_km: float) -> Climate:
+    """The default climate without overrides, built once per (site, year, days, range) in a process.
+    Never handed out directly: :func:`default_climate` returns a copy (:func:`_copy_climate`)."""
+    return _build_default_climate(site, year, days=days, irradiation_range_km=irradiation_range_km)
+
+
+def _copy_climate(climate: Climate) -> Climate:
+    """An independent copy (data, sun positions and meta), so that callers may change theirs."""
+    solpos = None if climate._solpos is None else climate._solpos.copy()
+    return replace(climate, data=climate.data.copy(), meta=copy.deepcopy(climate.meta), _solpos=solpos)
+
+
+def _build_default_climate(site: Site, year: int, *, monthly_sunshine_h=None, annual_sunshine_h=None,
+                           angstrom_a=None, angstrom_b=None, days=None,
+                           irradiation_range_km: float = IRRADIATION_STATION_RANGE_KM) -> Climate:
+    """The work of :func:`default_climate` (no cache)."""
+    import pvlib
+
     table, meta = monthly_normals_at(
         site, monthly_sunshine_h=monthly_sunshine_h, annual_sunshine_h=annual_sunshine_h,
         angstrom_a=angstrom_a, angstrom_b=angstrom_b, irradiation_range_km=irradiation_range_km,
@@ -558,6 +593,12 @@ def check_year(df: pd.DataFrame, path, year: int, *, partial: bool = False) -> b
     )
 
 
+def _check_not_dark(df: pd.DataFrame, path) -> None:
+    """A file with no sunlight at all is a placeholder, not weather: it would give 0 kWh silently."""
+    if not (df["ghi"].to_numpy(dtype=float) > 0).any():
+        raise WeatherFileError(path, "global horizontal irradiance is zero in every hour (a placeholder file?)")
+
+
 def _partial_label(df: pd.DataFrame) -> str:
     days = df["weight_h"].sum() / 24.0 if "weight_h" in df else len(df) / 24.0
     return f" (PARTIAL period {df.index.min():%m-%d}..{df.index.max():%m-%d}, {days:.1f} days)"
@@ -661,15 +702,28 @@ def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR, partial: bool
     EPW rows are hour-ending in local standard time (pvlib labels them at the hour's start);
     timestamps are moved to the middle of each hour, coerced to ``year`` (typical-year files mix years) and converted to Asia/Tokyo. Missing
     irradiance (9999) up to 5 % of the hours is interpolated; more is an error. The file must cover
-    every hour of the year (:func:`check_year`) unless ``partial=True``.
+    every hour of the year (:func:`check_year`) unless ``partial=True``. The rows of 29 February of a
+    leap-year file have no place in a common ``year``: they are dropped, counted in a warning and in
+    the climate's label.
     """
     import pvlib
 
     path = Path(path)
     if not path.exists():
         raise WeatherFileError(path, "no such file")
-    try:
-        raw, meta = pvlib.iotools.read_epw(path, coerce_year=year)
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+    leap_rows = 0
+    if not calendar.isleap(year):
+        kept = lines[:8]  # the 8 header lines
+        for line in lines[8:]:
+            cells = line.split(",", 3)
+            if len(cells) > 3 and cells[1].strip() == "2" and cells[2].strip() == "29":
+                leap_rows += 1
+                continue
+            kept.append(line)
+        lines = kept
+    try:  # a buffer: pvlib would treat a path starting with 'http' as a URL
+        raw, meta = pvlib.iotools.read_epw(io.StringIO("".join(lines)), coerce_year=year)
     except Exception as exc:  # pvlib raises assorted errors on malformed files
         raise WeatherFileError(path, f"not a readable EPW file ({type(exc).__name__}: {exc})") from exc
     try:
@@ -695,7 +749,12 @@ def read_epw(path: str | os.PathLike, *, year: int = DEFAULT_YEAR, partial: bool
     df = df.sort_index()
     df["weight_h"] = step / pd.Timedelta("1h")
     is_partial = check_year(df, path, year, partial=partial)
+    _check_not_dark(df, path)
     label = f"EPW {path.name}" + (_partial_label(df) if is_partial else "")
+    if leap_rows:
+        log.warning("%s: %d row(s) of 29 February dropped (a leap-year file; %d has no 29 February)",
+                    path, leap_rows, year)  # fmt: skip
+        label += f" (29 Feb dropped: {leap_rows} rows)"
     return Climate(df, site, label, partial=is_partial)
 
 
@@ -760,6 +819,7 @@ def read_metpv(
         clim = _read_metpv_wide(path, nonempty, year=year, site=site, elements=elements or METPV_ELEMENTS)
     if check_year(clim.data, path, year, partial=partial):
         clim = replace(clim, partial=True, source=clim.source + _partial_label(clim.data))
+    _check_not_dark(clim.data, path)
     return clim
 
 
@@ -926,7 +986,11 @@ def load_climate(
     if isinstance(climate, Climate):
         return climate
     if isinstance(climate, pd.DataFrame):
-        return Climate(climate.copy(), site or default_site(), "user DataFrame")
+        clim = Climate(climate.copy(), site or default_site(), "user DataFrame")
+        data_year = int(pd.Series(clim.times.year).mode().iloc[0])
+        if check_year(clim.data, "user DataFrame", data_year, partial=partial):
+            clim = replace(clim, partial=True, source=clim.source + _partial_label(clim.data))
+        return clim
     if isinstance(climate, (str, os.PathLike)):
         path = Path(climate)
         ext = path.suffix.lower()

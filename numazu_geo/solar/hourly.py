@@ -12,10 +12,9 @@ decomposition:
 * isotropic + horizon diffuse x the face's area-weighted sky view factor;
 * ground-reflected light unshaded.
 
-Summed over the year this is exactly the face's ``kwh_m2_year`` of the annual run (the same
-linear sums in another order; for scenes above ``SUBSET_MIN_TRIANGLES`` the neighbourhood
-sub-scene is cut around the chosen faces rather than around the annual run's tile, which can
-shift a face by the shade of buildings near the 300 m edge). AC energy per hour comes from the
+Summed over the year this is exactly the face's ``kwh_m2_year`` of the annual run: the same
+linear sums in another order, with each tile's scene cut as the annual run cuts it (the
+triangles within the neighbour radius of the tile's square). AC energy per hour comes from the
 PV model the result used (:func:`monthly_ratio` and :func:`ac_kwh`, the one place to extend when
 another PV model lands).
 
@@ -106,21 +105,25 @@ def face_hourly_poa(
     model: str = irr.TRANSPOSITION_MODEL,
     sun_binning: str | None = "tregenza",
     svf_rays: int | None = None,
-    neighbour_radius_m: float | None = None,
+    inputs: pd.DataFrame | None = None,
+    bins=None,
     progress: bool = False,
 ) -> np.ndarray:
     """Shaded plane-of-array irradiation (kWh/m2) of each face in each timestamp: (F, T).
 
     ``faces`` and ``samples`` (positional ``samples.face_index`` into ``faces``) as for
-    :func:`~numazu_geo.solar.potential.roof_irradiance`; ``scene`` None means unshaded. Faces
-    without sample points get 0. Each timestamp's value is irradiance x ``weight_h`` / 1000.
+    :func:`~numazu_geo.solar.potential.roof_irradiance`; ``scene`` a ready
+    :class:`~numazu_geo.solar.shading.ShadingScene` (used as given) or None (unshaded);
+    ``inputs``/``bins``: the climate's :func:`irradiance.climate_inputs` and
+    :func:`~numazu_geo.solar.potential.sun_bins`, computed when not given. Faces without sample
+    points get 0. Each timestamp's value is irradiance x ``weight_h`` / 1000.
     """
-    from numazu_geo.solar.potential import SUBSET_MIN_TRIANGLES, sun_bins
-    from numazu_geo.solar.shading import DEFAULT_SVF_RAYS, NEIGHBOUR_RADIUS_M
+    from numazu_geo.solar.potential import point_sky, sun_bins
+    from numazu_geo.solar.shading import DEFAULT_SVF_RAYS
 
     svf_rays = DEFAULT_SVF_RAYS if svf_rays is None else svf_rays
-    inputs = irr.climate_inputs(climate)
-    bins = sun_bins(inputs, sun_binning)
+    inputs = irr.climate_inputs(climate) if inputs is None else inputs
+    bins = sun_bins(inputs, sun_binning) if bins is None else bins
     n_t = len(inputs)
     w = inputs["weight_h"].to_numpy() / 1000.0
     active = np.nonzero(((inputs["ghi"].to_numpy() > 0) | (inputs["dni"].to_numpy() > 0)) & (w > 0))[0]
@@ -140,19 +143,8 @@ def face_hourly_poa(
     if len(sampled) == 0 or len(active) == 0:
         return out
 
-    if scene is not None and getattr(scene, "n_triangles", 0) > SUBSET_MIN_TRIANGLES and neighbour_radius_m is not None:
-        b = (xyz[:, 0].min(), xyz[:, 1].min(), xyz[:, 0].max(), xyz[:, 1].max())
-        scene = scene.subset_around(b, neighbour_radius_m or NEIGHBOUR_RADIUS_M)
     # per point: which sun directions it sees, and its sky view factor (the annual run's rays)
-    if scene is None:
-        vis = np.ones((len(fi), len(bins.directions)), dtype=bool)
-        svf = np.ones(len(fi))
-    else:
-        vis = scene.patch_visible(xyz, nrm, bins.directions)
-        with np.errstate(invalid="ignore"):
-            vis |= (nrm @ bins.directions.T) <= 0
-        svf = scene.sky_view_factor(xyz, nrm, n_rays=svf_rays)
-    svf = np.where(np.isfinite(svf), svf, 0.0)
+    vis, svf = point_sky(scene, xyz, nrm, bins.directions, svf_rays=svf_rays)
     wgt = np.where(np.isfinite(xyz).all(axis=1), parea, 0.0)
     wsum = np.bincount(fi, weights=wgt, minlength=n_faces)
     safe = np.where(wsum > 0, wsum, 1.0)
@@ -182,6 +174,49 @@ def face_hourly_poa(
     return out
 
 
+def _subset(samples, face_pos, n_faces):
+    """RoofSamples of the faces at ``face_pos``, re-indexed 0..len(face_pos)-1 in that order."""
+    from numazu_geo.solar.roofs import RoofSamples
+
+    fi = np.asarray(samples.face_index, dtype=np.int64)
+    remap = np.full(n_faces, -1, dtype=np.int64)
+    remap[face_pos] = np.arange(len(face_pos))
+    m = remap[fi] >= 0
+    return RoofSamples(
+        samples.xyz[m], samples.normal[m], remap[fi[m]], samples.area_m2[m],
+        getattr(samples, "panel_normal", samples.normal)[m], samples.spacing_m,
+    )  # fmt: skip
+
+
+def _tile_scenes(faces, samples, scene, chosen, neighbour_radius_m):
+    """``(face positions, scene)`` per tile holding chosen faces, each scene cut as the annual run
+    (:func:`~numazu_geo.solar.potential.roof_irradiance`) cuts it, so the rays are the same."""
+    from numazu_geo.solar import potential as pot
+
+    tiles = pot.face_tiles(faces, samples, pot.TILE_SIZE_M)
+    per_tile = isinstance(scene, pot.SceneTriangles)
+    if per_tile and neighbour_radius_m is None:
+        scene, per_tile = scene.around((0.0, 0.0, 0.0, 0.0), np.inf).build(), False
+    use_subset = (
+        not per_tile and neighbour_radius_m is not None and scene is not None
+        and getattr(scene, "n_triangles", 0) > pot.SUBSET_MIN_TRIANGLES and len(tiles) > 1
+    )  # fmt: skip
+    for key in sorted(tiles):
+        sel = tiles[key][np.isin(tiles[key], chosen)]
+        if not len(sel):
+            continue
+        sc = scene
+        if per_tile:
+            x0, y0 = key[0] * pot.TILE_SIZE_M, key[1] * pot.TILE_SIZE_M
+            sc = scene.around((x0, y0, x0 + pot.TILE_SIZE_M, y0 + pot.TILE_SIZE_M), neighbour_radius_m).build()
+        elif use_subset:
+            tf = pot.tile_faces(faces, samples, tiles[key])
+            first = tf.xyz[tf.point_face < pot.CHUNK_FACES]
+            sc = scene.subset_around((first[:, 0].min(), first[:, 1].min(), first[:, 0].max(), first[:, 1].max()),
+                                     neighbour_radius_m)  # fmt: skip
+        yield sel, sc
+
+
 def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict, *, progress: bool = False,
                        max_bytes: int = HOURLY_MAX_BYTES) -> pd.DataFrame:
     """Hourly AC energy (kWh) of the buildings ``hourly`` names (True: all): timestamps x buildings.
@@ -205,26 +240,22 @@ def building_hourly_pv(faces, samples, scene, climate, hourly, parameters: dict,
             f"hourly PV: {len(unknown)} building(s) not in the result's roof faces: {unknown[:5]} "
             "(use building_key values: building_id, else gml_id)"
         )
-    face_key = faces["building_key"].astype(object).to_numpy()
-    chosen = np.isin(face_key, np.asarray(keys, dtype=object))
-    idx = np.nonzero(chosen)[0]
-    fi = np.asarray(samples.face_index, dtype=np.int64)
-    pmask = np.isin(fi, idx)
-    remap = np.full(len(faces), -1, dtype=np.int64)
-    remap[idx] = np.arange(len(idx))
-    from numazu_geo.solar.roofs import RoofSamples
+    from numazu_geo.solar.potential import sun_bins
 
-    sub_samples = RoofSamples(
-        samples.xyz[pmask], samples.normal[pmask], remap[fi[pmask]], samples.area_m2[pmask],
-        getattr(samples, "panel_normal", samples.normal)[pmask], samples.spacing_m,
-    )  # fmt: skip
+    face_key = faces["building_key"].astype(object).to_numpy()
+    idx = np.nonzero(np.isin(face_key, np.asarray(keys, dtype=object)))[0]
     sub_faces = faces.iloc[idx]
-    poa = face_hourly_poa(
-        sub_faces, sub_samples, scene, climate,
-        albedo=parameters.get("albedo", irr.ALBEDO), model=parameters.get("model", irr.TRANSPOSITION_MODEL),
-        sun_binning=parameters.get("sun_binning", "tregenza"), svf_rays=parameters.get("svf_rays"),
-        neighbour_radius_m=parameters.get("neighbour_radius_m"), progress=progress,
-    )  # fmt: skip
+    inputs = irr.climate_inputs(climate)
+    bins = sun_bins(inputs, parameters.get("sun_binning", "tregenza"))
+    poa = np.zeros((len(idx), len(inputs)))
+    row_of = np.full(len(faces), -1, dtype=np.int64)
+    row_of[idx] = np.arange(len(idx))
+    for sel, sc in _tile_scenes(faces, samples, scene, idx, parameters.get("neighbour_radius_m")):
+        poa[row_of[sel]] = face_hourly_poa(
+            faces.iloc[sel], _subset(samples, sel, len(faces)), sc, climate,
+            albedo=parameters.get("albedo", irr.ALBEDO), model=parameters.get("model", irr.TRANSPOSITION_MODEL),
+            svf_rays=parameters.get("svf_rays"), inputs=inputs, bins=bins, progress=progress,
+        )  # fmt: skip
     kw = np.where(sub_faces["n_points"].to_numpy() > 0, sub_faces["kw"].to_numpy(dtype=float), 0.0)
     pr_month = monthly_ratio(parameters, climate, sub_faces["panel_tilt_deg"].to_numpy(dtype=float),
                              sub_faces["panel_azimuth_deg"].to_numpy(dtype=float))  # fmt: skip
@@ -245,7 +276,8 @@ def hourly_pv(result, buildings=True, *, solids=None, scene=None, terrain=None, 
 
     The follow-up form of ``solar_potential(..., hourly=...)``: the roof samples are redrawn from
     ``result.faces`` with the run's spacing and, when the run was shaded, the scene is rebuilt from
-    ``solids`` (and ``terrain``) or taken from ``scene``; the same scene gives the same hours.
+    ``solids`` (and ``terrain``: pass the terrain and tree triangles the run used) or taken from
+    ``scene``; the same triangles give the same hours.
     """
     from numazu_geo.solar.roofs import sample_points
 
@@ -256,9 +288,9 @@ def hourly_pv(result, buildings=True, *, solids=None, scene=None, terrain=None, 
                 "hourly_pv: the result was computed with shading; pass solids= (read_solids) or scene= "
                 "so the hourly output is shaded the same way (or use solar_potential(..., hourly=...))"
             )
-        from numazu_geo.solar.shading import ShadingScene
+        from numazu_geo.solar.potential import SceneTriangles
 
-        scene = ShadingScene.from_solids(solids, terrain=terrain)
+        scene = SceneTriangles.from_solids(solids, terrain=terrain)  # cut per tile, as the annual run does
     faces = result.faces.reset_index(drop=True)
     samples = sample_points(faces, params.get("spacing_m", 1.0))
     return building_hourly_pv(faces, samples, scene if params.get("shading") else None, result.climate, buildings,

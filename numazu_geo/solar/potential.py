@@ -263,6 +263,57 @@ class TileScene:
 
         return ShadingScene(self.triangles, origin=self.origin, terrain=self.terrain)
 
+    @property
+    def n_triangles(self) -> int:
+        return len(self.triangles) + (0 if self.terrain is None else len(self.terrain))
+
+
+class SceneTriangles:
+    """All shading triangles of a run in float64, from which each tile's scene is cut.
+
+    :func:`roof_irradiance` gives every tile (a ``tile_size_m`` square of the CRS grid) its own
+    scene: the triangles whose xy bounding box lies within ``radius_m`` of the square, in float32
+    about the square's centre. A tile's scene therefore depends only on the square and on the
+    triangles near it, never on which other faces or meshes share the run, so a city computed
+    mesh by mesh with a halo of neighbours (:mod:`numazu_geo.pipeline`) gets the same numbers as
+    one computed whole.
+
+    buildings : (M, 3, 3) building triangles, projected CRS (m); terrain : (K, 3, 3) or None.
+    """
+
+    def __init__(self, buildings, terrain=None):
+        self.buildings = np.asarray(buildings, dtype=np.float64).reshape(-1, 3, 3)
+        self.terrain = None if terrain is None else np.asarray(terrain, dtype=np.float64).reshape(-1, 3, 3)
+        self._lo = [t[:, :, :2].min(axis=1) for t in self._parts()]
+        self._hi = [t[:, :, :2].max(axis=1) for t in self._parts()]
+
+    def _parts(self):
+        return [self.buildings] + ([self.terrain] if self.terrain is not None else [])
+
+    @property
+    def n_triangles(self) -> int:
+        return sum(len(t) for t in self._parts())
+
+    @classmethod
+    def from_solids(cls, solids, terrain=None) -> SceneTriangles:
+        from numazu_geo.citygml import solids_to_triangles
+
+        tri, _ = solids_to_triangles(solids) if solids is not None and len(solids) else (np.zeros((0, 3, 3)), None)
+        return cls(tri, terrain)
+
+    def around(self, rect, radius_m: float) -> TileScene:
+        """:class:`TileScene` of the triangles within ``radius_m`` of ``rect`` = (minx, miny,
+        maxx, maxy), with the local origin at the rectangle's centre."""
+        minx, miny, maxx, maxy = (float(v) for v in rect)
+        picked = []
+        for tri, lo, hi in zip(self._parts(), self._lo, self._hi):
+            dx = np.maximum(0.0, np.maximum(lo[:, 0] - maxx, minx - hi[:, 0]))
+            dy = np.maximum(0.0, np.maximum(lo[:, 1] - maxy, miny - hi[:, 1]))
+            picked.append(tri[np.hypot(dx, dy) <= radius_m])
+        origin = np.array([0.5 * (minx + maxx), 0.5 * (miny + maxy), 0.0])
+        terrain = picked[1] if len(picked) > 1 else None
+        return TileScene(picked[0], terrain=terrain, origin=origin)
+
 
 @dataclass
 class TileFaces:
@@ -304,6 +355,22 @@ class TileIrradiance:
     sky_view_factor: np.ndarray
     points: pd.DataFrame | None = None
     rays_cast: int = 0
+
+
+def point_sky(scene, xyz, normal, directions, *, svf_rays: int = SVF_RAYS) -> tuple[np.ndarray, np.ndarray]:
+    """Which sun ``directions`` (D, 3) each point sees, (P, D) bool, and its sky view factor (P,)
+    in ``scene`` (a built :class:`~numazu_geo.solar.shading.ShadingScene`, or None: unshaded).
+    The one place the annual and the hourly paths (:mod:`numazu_geo.solar.hourly`) cast their rays."""
+    if scene is None:
+        return np.ones((len(xyz), len(directions)), dtype=bool), np.ones(len(xyz))
+    vis = scene.patch_visible(xyz, normal, directions)
+    # a bin direction at or behind the panel plane (grazing sun, the binned direction on
+    # the wrong side) is not a shading decision: the bin's beam already carries cos(AOI)
+    # clipping, and it is tiny, so such pairs count as visible rather than lost
+    with np.errstate(invalid="ignore"):
+        vis |= (normal @ directions.T) <= 0
+    svf = scene.sky_view_factor(xyz, normal, n_rays=svf_rays)
+    return vis, np.where(np.isfinite(svf), svf, 0.0)
 
 
 def tile_irradiance(
@@ -379,18 +446,7 @@ def tile_irradiance(
         local_cache.clear()
         beam_bins, diff_m, ground_m, beam_m = (np.stack([r[c] for r in rows])[inv] for c in range(4))
         p_xyz, p_nrm = xyz[pidx], nrm[pidx]
-        if sc is None:
-            vis = np.ones((len(pidx), len(bins.directions)), dtype=bool)
-            svf = np.ones(len(pidx))
-        else:
-            vis = sc.patch_visible(p_xyz, p_nrm, bins.directions)
-            # a bin direction at or behind the panel plane (grazing sun, the binned direction on
-            # the wrong side) is not a shading decision: the bin's beam already carries cos(AOI)
-            # clipping, and it is tiny, so such pairs count as visible rather than lost
-            with np.errstate(invalid="ignore"):
-                vis |= (p_nrm @ bins.directions.T) <= 0
-            svf = sc.sky_view_factor(p_xyz, p_nrm, n_rays=svf_rays)
-        svf = np.where(np.isfinite(svf), svf, 0.0)
+        vis, svf = point_sky(sc, p_xyz, p_nrm, bins.directions, svf_rays=svf_rays)
         p_month = np.empty((len(pidx), 12))
         for ps in range(0, len(pidx), CHUNK_POINTS):
             pe = min(len(pidx), ps + CHUNK_POINTS)
@@ -503,14 +559,18 @@ def roof_irradiance(
     ----------
     faces : output of :func:`roof_faces` (positional index = ``samples.face_index``).
     samples : :class:`~numazu_geo.solar.roofs.RoofSamples` on ``faces``.
-    scene : :class:`~numazu_geo.solar.shading.ShadingScene` in the faces' CRS.
+    scene : :class:`SceneTriangles` (each tile gets the triangles within
+        ``neighbour_radius_m`` of its square), a ready
+        :class:`~numazu_geo.solar.shading.ShadingScene` in the faces' CRS, or None (unshaded).
     climate : hourly weather.
     orientation_step_deg : panel tilt and azimuth are rounded to this step before the
         transposition (faces then share cached irradiation bases); None or 0 for exact angles.
 
     Faces are grouped into ``tile_size_m`` tiles (:func:`face_tiles`) and each tile is computed
-    by :func:`tile_irradiance`; scenes of more than ``SUBSET_MIN_TRIANGLES`` triangles are cut to
-    ``neighbour_radius_m`` around each tile.
+    by :func:`tile_irradiance`. With :class:`SceneTriangles` each tile's scene holds the
+    triangles within ``neighbour_radius_m`` of the tile's square (all of them when None); a ready
+    ShadingScene of more than ``SUBSET_MIN_TRIANGLES`` triangles is cut to ``neighbour_radius_m``
+    around each tile's points.
 
     Returns
     -------
@@ -532,20 +592,27 @@ def roof_irradiance(
     out_beam = np.full(n_faces, np.nan)
     out_svf = np.full(n_faces, np.nan)
     kept = []
+    per_tile = isinstance(scene, SceneTriangles)
+    if per_tile and neighbour_radius_m is None:  # one scene of everything
+        scene, per_tile = scene.around((0.0, 0.0, 0.0, 0.0), np.inf).build(), False
     use_subset = (
-        neighbour_radius_m is not None
+        not per_tile
+        and neighbour_radius_m is not None
         and scene is not None
         and getattr(scene, "n_triangles", 0) > SUBSET_MIN_TRIANGLES
         and len(tiles) > 1
     )
     cache: dict = {}  # orientation -> basis, shared by the tiles
     rays = 0
-    rays_before = int(getattr(scene, "rays_cast", 0) or 0)
+    rays_before = int(getattr(scene, "rays_cast", 0) or 0) if not per_tile else 0
     bar = tqdm(total=sum(len(v) for v in tiles.values()), desc="solar", unit="face", disable=not progress)
     for key in sorted(tiles):
         tf = tile_faces(faces, samples, tiles[key])
         sc = scene
-        if use_subset:  # around the points of the tile's first chunk of faces
+        if per_tile:  # the triangles near this tile's square, built where the tile is computed
+            x0, y0 = key[0] * tile_size_m, key[1] * tile_size_m
+            sc = scene.around((x0, y0, x0 + tile_size_m, y0 + tile_size_m), neighbour_radius_m)
+        elif use_subset:  # around the points of the tile's first chunk of faces
             first = tf.xyz[tf.point_face < CHUNK_FACES]
             bounds = (first[:, 0].min(), first[:, 1].min(), first[:, 0].max(), first[:, 1].max())
             sc = scene.subset_around(bounds, neighbour_radius_m)
@@ -555,6 +622,7 @@ def roof_irradiance(
         )  # fmt: skip
         if use_subset:  # each sub-scene counts its own rays (its parent's counter may include them too)
             rays += sc.rays_cast
+        rays += res.rays_cast  # scenes built inside tile_irradiance
         fl = res.face_pos
         out_month[fl] = res.month_kwh_m2
         out_unshaded[fl] = res.unshaded_month_kwh_m2
@@ -578,7 +646,7 @@ def roof_irradiance(
     table["beam_kwh_m2_year"] = out_beam
     table["shading_loss"] = loss
     table["sky_view_factor"] = out_svf
-    if not use_subset:
+    if not use_subset and not per_tile:
         rays = int(getattr(scene, "rays_cast", 0) or 0) - rays_before
     table.attrs["rays_cast"] = int(rays)
     points = pd.concat(kept, ignore_index=True) if keep_points and kept else None
@@ -614,6 +682,39 @@ def _read_each(reader, files, crs, progress):
     return gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=parts[0].crs)
 
 
+def _one_row_per_building(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The buildings table with one row per building, as the per-building join needs.
+
+    BuildingPart rows (``ingest --parts``: ``parent_id`` set) are left out, counted in a warning and
+    in ``attrs["building_parts_left_out"]``: their roofs count under their building. A table of roof
+    surfaces (``ingest --what roofs``) or any other repeated building id is an error: every roof of a
+    building would be counted once per row.
+    """
+    if "surface_id" in buildings.columns:
+        raise NumazuGeoError(
+            "solar_potential: this table has one row per roof surface (column surface_id, as `numazu-geo ingest "
+            "--what roofs` writes); give the buildings table (`ingest --what buildings`) or the CityGML, or "
+            "pass it as roof_surfaces="
+        )  # fmt: skip
+    if "parent_id" in buildings.columns:
+        parent = buildings["parent_id"].astype(object)
+        part = parent.notna() & (parent.astype(str).str.strip() != "")
+        if part.any():
+            attrs = dict(buildings.attrs)
+            buildings = buildings.loc[~part.to_numpy()]
+            buildings.attrs = {**attrs, "building_parts_left_out": int(part.sum())}
+            log.warning("solar_potential: %d BuildingPart row(s) left out; their roofs count under their "
+                        "building (parent_id)", int(part.sum()))  # fmt: skip
+    key = _building_key(buildings)
+    dup = key.notna() & key.duplicated()
+    if dup.any():
+        raise NumazuGeoError(
+            f"solar_potential: {int(dup.sum())} row(s) repeat a building id (first {key[dup].iloc[0]!r}); the "
+            "table must have one row per building"
+        )  # fmt: skip
+    return buildings
+
+
 def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_solids=True):
     """(buildings or None, roof_surfaces, solids) from what the user passed."""
     from numazu_geo import citygml
@@ -623,6 +724,7 @@ def _resolve_inputs(buildings_or_source, roof_surfaces, solids, progress, need_s
         buildings = buildings_or_source
         if len(buildings) == 0:
             raise NumazuGeoError("solar_potential: the buildings table is empty (0 rows): nothing to compute")
+        buildings = _one_row_per_building(buildings)
         crs = buildings.crs
         if roof_surfaces is None or (solids is None and need_solids):
             files = []
@@ -673,9 +775,16 @@ def _context_source(buildings_or_source, buildings):
     if isinstance(buildings_or_source, (str, os.PathLike)) and Path(buildings_or_source).suffix.lower() != ".parquet":
         return buildings_or_source
     if buildings is not None and "source_file" in buildings.columns:
-        files = [f for f in pd.unique(buildings["source_file"].dropna().astype(str)) if f]
-        files = [f.split("!", 1)[0] for f in files]  # zip members: the archive
-        files = sorted({f for f in files if Path(f).exists()})
+        from numazu_geo.citygml.sources import parse_source_address
+
+        files = []
+        for f in pd.unique(buildings["source_file"].dropna().astype(str)):
+            try:
+                member = parse_source_address(f) if f else None
+            except NumazuGeoError:
+                continue
+            files.append(member.zip_path if member is not None else f)  # zip members: the archive
+        files = sorted({f for f in files if f and Path(f).exists()})
         return files or None
     return None
 
@@ -775,6 +884,7 @@ def solar_potential(
     hourly=None,
     progress: bool = True,
     max_weather_distance_km: float | None = None,
+    site: Site | None = None,
 ) -> SolarResult:
     """Annual rooftop irradiation and PV potential per roof face and per building.
 
@@ -800,7 +910,8 @@ def solar_potential(
     model : transposition model: ``"perez"`` (default), ``"haydavies"``, ``"isotropic"``.
     albedo : ground reflectance (default 0.18, urban).
     svf_rays : hemisphere rays per point for the sky view factor.
-    neighbour_radius_m : scene radius around each tile for large scenes (None = whole scene).
+    neighbour_radius_m : buildings and terrain within this distance (m) of each 500 m tile shade
+        its roofs (PLATEAU SolarPotential uses 300 m); None: everything shades everything.
     terrain : terrain that casts shade: ``"auto"`` (default: PLATEAU ``dem`` files found beside
         ``bldg`` in the source's dataset folder or zip; none found, none used), None, a
         :class:`~numazu_geo.citygml.terrain.TriangleSet`, triangles (K, 3, 3) in the faces' CRS,
@@ -834,6 +945,9 @@ def solar_potential(
     max_weather_distance_km : how far a weather file's site may lie from the buildings
         (:func:`~numazu_geo.solar.climate.climate_for_site`; default: warn beyond 50 km, refuse a
         site outside Japan for buildings in Japan). The sun is always computed at the buildings.
+    site : where the sun is computed (:class:`~numazu_geo.solar.sun.Site`); default the centre of
+        the roof faces. :func:`numazu_geo.pipeline.run_city` passes the whole city's centre to every
+        mesh, so each mesh gets the sun of a whole-city run.
 
     Returns
     -------
@@ -857,7 +971,7 @@ def solar_potential(
     faces = roof_faces(roof_surfaces, **(face_options or {}))
     samples = sample_points(faces, spacing_m)
 
-    site = _data_site(faces)
+    site = site if site is not None else _data_site(faces)
     if climate is None:
         clim = default_climate(site, year, days=climate_days)
         log.info("solar_potential: %s", clim.source)
@@ -871,12 +985,10 @@ def solar_potential(
     if not shading:
         scene = None
     elif scene is None and len(samples):
-        from numazu_geo.solar.shading import ShadingScene
-
-        if solids is not None and len(solids):
-            scene = ShadingScene.from_solids(solids, terrain=terrain)  # terrain here includes the trees
-        elif terrain is not None:
-            scene = ShadingScene(np.zeros((0, 3, 3)), terrain=terrain)
+        if (solids is not None and len(solids)) or terrain is not None:
+            # each tile's scene is cut from these (the triangles within neighbour_radius_m);
+            # terrain here includes the trees
+            scene = SceneTriangles.from_solids(solids, terrain=terrain)
         else:
             log.warning("solar_potential: no solids given; roofs are not shaded")
     table, points = roof_irradiance(
@@ -902,7 +1014,7 @@ def solar_potential(
             albedo=albedo, model=model,
         )  # fmt: skip
         pv_description = (
-            f"pvlib PVWatts: physical IAM, SAPM {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
+            f"pvlib PVWatts: physical IAM, {pv.TEMPERATURE_MODEL} cell temperature, gamma_pdc {pv.GAMMA_PDC:g}/C, "
             f"losses {pv.system_losses_pct():.1f} % (no shading term), inverter {pv.ETA_INV_NOM:g}"
         )
     faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, pr_month, threshold)
@@ -949,7 +1061,16 @@ def _provenance(clim: Climate, params: dict, buildings) -> dict:
     if src:
         credits.extend([src] if isinstance(src, str) else list(src))
     credits.extend(meta.get("data_credit") or [])
+    station = meta.get("station")
+    if station:  # short form for map captions (numazu_geo.maps.credits reads "climate" and "model")
+        name = station.split(" (")[0]
+        sid = meta.get("station_id", "")
+        short_climate = f"JMA normals 1991-2020, station {name} {sid} at {float(meta.get('station_distance_km', 0)):.1f} km"
+    else:
+        short_climate = clim.source
     prov = {
+        "climate": short_climate,
+        "model": f"numazu-geo, PV {params.get('pv_model', 'plateau')}",
         "climate_source": clim.source,
         "climate_approximate": bool(clim.approximate),
         "climate_station": meta.get("station"),
