@@ -67,7 +67,8 @@ FIELDS: dict[str, FieldLabel] = {
     "azimuth_deg": FieldLabel("方位角（北=0°）", "Azimuth (N=0°)", "°", "°", fmt="{:.0f}"),
     # green view: percentages 0-100, as green_view_index / green_view_survey return them
     "gvi": FieldLabel("緑視率", "Green view index", "%", "%", fmt="{:.0f}"),
-    "sky_view": FieldLabel("空の割合", "Sky share", "%", "%", fmt="{:.0f}"),
+    "sky_share": FieldLabel("空の割合", "Sky share", "%", "%", fmt="{:.0f}"),
+    "sky_view": FieldLabel("空の割合", "Sky share", "%", "%", fmt="{:.0f}"),  # deprecated name of sky_share
     "building_view": FieldLabel("建物の割合", "Building share", "%", "%", fmt="{:.0f}"),
     "co2_kg": FieldLabel("CO2排出量", "CO2", "kg-CO2", "kg-CO2", fmt="{:,.1f}"),
     "distance_km": FieldLabel("距離", "Distance", "km", "km", fmt="{:,.2f}"),

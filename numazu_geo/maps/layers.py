@@ -67,7 +67,7 @@ BUILDING_TOOLTIP_COLUMNS = (
     "kwh_year", "kw", "co2_avoided_kg_year", "shading_loss", "flood_depth_m",
 )
 ROOF_TOOLTIP_COLUMNS = ("kwh_m2_year", "area_m2", "tilt_deg", "azimuth_deg", "kwh_year", "reason")
-GVI_TOOLTIP_COLUMNS = ("gvi", "sky_view", "building_view", "captured_at", "heading_deg")
+GVI_TOOLTIP_COLUMNS = ("gvi", "sky_share", "building_view", "captured_at", "heading_deg")
 TRIP_TOOLTIP_COLUMNS = ("mode", "distance_km", "co2_kg", "distance_m", "speed_kmh_median", "co2_credit_g")
 #: Fixed colours per travel mode (Okabe & Ito 2008, Color Universal Design palette: told apart with
 #: colour-vision differences), so every map shows walking in the same colour.
