@@ -223,3 +223,24 @@ def test_short_run_on_real_frames_selects_calibrates_and_loads(tmp_path):
     assert raw.logit_offsets == {}
     frame = np.zeros((64, 96, 3), np.uint8)
     assert seg.segment([frame])[0].shape == (64, 96)
+
+
+def test_final_run_without_hold_out_keeps_last_weights_and_stores_the_given_offset(tmp_path):
+    """The final-model recipe: all training frames, no selection, the pilot's calibration offset stored."""
+    from numazu_geo.greenview.segmenters import TorchSegmenter
+
+    camvid = require_shared("data", "camvid")
+    args = ["--data", str(camvid), "--out", str(tmp_path), "--name", "final", "--splits", "train", "--limit", "16",
+            "--epochs", "1", "--crop", "64", "96", "--input-size", "64", "96", "--scale", "0.2", "0.3",
+            "--calibration-offset", "-0.75"]
+    if not HAS_TRAIN_EXTRA and not IN_CI:
+        args.append("--no-pretrained")
+    assert train.main(args) == 0
+    meta = json.loads((tmp_path / "final.json").read_text(encoding="utf-8"))
+    tr = meta["training"]
+    assert meta["training_data"]["held_out"] == "" and meta["training_data"]["images"] == 16
+    assert tr["steps_done"] == 2 and tr["selection"] == "last epoch" and "after the last epoch" in tr["weights_saved"]
+    assert meta["calibration"]["logit_offsets"] == {"5": -0.75} and not meta["metrics"]
+    assert TorchSegmenter(tmp_path / "final.safetensors", device="cpu").logit_offsets == {5: -0.75}
+    with pytest.raises(SystemExit, match="--no-calibrate"):
+        train.main(args + ["--hold-out", "0001TP"])

@@ -434,7 +434,7 @@ def render_model_card(meta: dict) -> str:
     if test:
         others = metrics.get("camvid_test_compared", [])
         compared = [o["segmenter"].removeprefix("model:") for o in others
-                    if not o["segmenter"].endswith("(uncalibrated)")]
+                    if not o["segmenter"].endswith("(uncalibrated)") and not o.get("recorded")]
         cols = [("this model", test)] + [(o["segmenter"], o) for o in others] + [("ExG baseline (Treepedia rules)",
                                                                                   exg)]
 
@@ -457,6 +457,8 @@ def render_model_card(meta: dict) -> str:
             row("mean IoU (11 classes)", "miou", ".3f"),
             "",
         ]
+        lines += [f"{o['segmenter']}: {o['recorded']}" for o in others if o.get("recorded")]
+        lines += [""] if any(o.get("recorded") for o in others) else []
         if tta:
             lines += [f"With horizontal-flip test-time augmentation (`TorchSegmenter(tta=True)`, 2x slower): Tree IoU "
                       f"{tta['tree_iou']:.3f}, mean IoU {tta['miou']:.3f}, green share MAE "
@@ -481,9 +483,13 @@ def render_model_card(meta: dict) -> str:
             lines += ["Per-class IoU: " + ", ".join(f"{k} {v:.3f}" for k, v in per.items() if v is not None) + ".",
                       ""]
     held = {k: v for k, v in metrics.items() if k.startswith("hold_")}
+    pilot = meta.get("heldout_pilot")
+    if pilot:  # a final model retrained on all frames: the held-out figures are its pilot's
+        lines += ["## Held-out pilot (the recipe's evidence; not the test split)", "", pilot["note"], ""]
+        held = pilot.get("metrics", {})
     if held:
-        lines += ["## Held-out sequence (model selection and calibration; not the test split)", "",
-                  "| setting | frames | Tree IoU | green share MAE (points) | bias (points) | mean IoU |",
+        lines += ([] if pilot else ["## Held-out sequence (model selection and calibration; not the test split)", ""])
+        lines += ["| setting | frames | Tree IoU | green share MAE (points) | bias (points) | mean IoU |",
                   "|---|---|---|---|---|---|"]
         for k, v in held.items():
             lines.append(f"| `{k}` | {v.get('images')} | {v['tree_iou']:.3f} | {v['green_share_mae_pct']:.2f} | "

@@ -491,6 +491,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="probability per frame of ClassMix (paste half the classes of another frame)")
     p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                    help="do not choose a vegetation logit offset on the held-out frames")
+    p.add_argument("--calibration-offset", type=float, default=None, metavar="LOGIT",
+                   help="store this vegetation logit offset (chosen beforehand on held-out frames, e.g. by a "
+                        "--hold-out pilot of the same recipe) instead of choosing one; for a final run on all "
+                        "training frames, which has no held-out frames to calibrate on")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop cleanly (and save) after this long")
@@ -543,8 +547,9 @@ def build_metadata(args, argv, frames: Frames, *, name: str, backbone_info: dict
                          "(torch.optim.lr_scheduler, stepped per batch)",
             "augmentation": aug,
             "weights_saved": f"EMA (decay {args.ema_decay} with warm-up min(decay, (1+n)/(10+n)), "
-                             "torch.optim.swa_utils.AveragedModel with buffers) at the "
-                             f"epoch scoring best on {frames.eval_name or 'the last epoch'}",
+                             "torch.optim.swa_utils.AveragedModel with buffers) "
+                             + (f"at the epoch scoring best on {frames.eval_name}" if frames.eval_name
+                                else "after the last epoch (no held-out selection)"),
             "threads": args.threads,
             "torch": torch.__version__,
             "python": platform.python_version(),
@@ -557,6 +562,8 @@ def build_metadata(args, argv, frames: Frames, *, name: str, backbone_info: dict
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.calibration_offset is not None and args.calibrate and args.hold_out:
+        raise SystemExit("--calibration-offset and --hold-out: pass --no-calibrate to keep the given offset")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import cv2
@@ -645,6 +652,11 @@ def main(argv: list[str] | None = None) -> int:
             meta["metrics"][f"{key}_calibrated"] = evaluate_net(final, frames.eval_images, frames.eval_labels,
                                                                 logit_offsets={tree: cal["offset"]}, **ev)
             logger.info("calibration on %s: %s", frames.eval_name, cal)
+    if args.calibration_offset is not None:
+        off = float(args.calibration_offset)
+        meta["calibration"] = {"logit_offsets": {str(tree): off}, "offset": off,
+                               "chosen_on": "given (--calibration-offset), not chosen in this run"}
+        logger.info("stored the given vegetation logit offset %s", off)
     tr["time_taken_min"] = round((time.time() - t_start) / 60, 1)
     w, j = gm.save_network(final, meta, args.out, name)
     logger.info("saved %s (%.1f MB) and %s in %.1f min; best epoch %s", w, w.stat().st_size / 1e6, j,
