@@ -100,6 +100,21 @@ def build_network(num_classes: int = len(CAMVID_CLASSES), architecture: str = AR
     raise ModelError(f"unknown architecture {architecture!r} (this version knows {', '.join(ARCHITECTURES)})")
 
 
+def _conv_blocks():
+    """``(cbr, sep)``: conv-BN-ReLU and depthwise-separable block builders shared by the decoders
+    (torch is imported here, not at module import, so the core install never loads it)."""
+    from torch import nn
+
+    def cbr(cin, cout, k=1, groups=1):
+        return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, groups=groups, bias=False),
+                             nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+    def sep(cin, cout):
+        return nn.Sequential(cbr(cin, cin, 3, groups=cin), cbr(cin, cout))
+
+    return cbr, sep
+
+
 def _lraspp_s4(num_classes: int):
     """MobileNetV3-Large (dilated last stage, output stride 16) + LR-ASPP + a stride-8/stride-4 decoder.
 
@@ -113,12 +128,7 @@ def _lraspp_s4(num_classes: int):
     from torch.nn import functional as F
     from torchvision.models import mobilenet_v3_large
 
-    def cbr(cin, cout, k=1, groups=1):
-        return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, groups=groups, bias=False),
-                             nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-    def sep(cin, cout):
-        return nn.Sequential(cbr(cin, cin, 3, groups=cin), cbr(cin, cout))
+    cbr, sep = _conv_blocks()
 
     class LRASPPS4(nn.Module):
         # indices into MobileNetV3-Large ``features``: last block at stride 4 (24 ch) and at stride 8 (40 ch)
@@ -237,12 +247,7 @@ def _efficientnet_lite0_s4(num_classes: int, drop_path: float = 0.1):
             feats["s32"] = F.relu6(self._bn1(self._conv_head(x)))
             return feats
 
-    def cbr(cin, cout, k=1, groups=1):
-        return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, groups=groups, bias=False),
-                             nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-    def sep(cin, cout):
-        return nn.Sequential(cbr(cin, cin, 3, groups=cin), cbr(cin, cout))
+    cbr, sep = _conv_blocks()
 
     class EffLiteS4(nn.Module):
         def __init__(self):
