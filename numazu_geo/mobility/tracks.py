@@ -136,21 +136,13 @@ def read_gpx(path: str | os.PathLike, *, tz: str = DEFAULT_TZ, track: str | None
         raise TrackFileError(path, f"not a readable GPX file ({type(exc).__name__}: {exc})") from None
     except OSError as exc:
         raise TrackFileError(path, f"cannot open ({exc.strerror or exc})") from None
-    lat, lon, times, hdop = [], [], [], []
-    for trk in gpx.tracks:
-        for seg in trk.segments:
-            for p in seg.points:
-                lat.append(p.latitude)
-                lon.append(p.longitude)
-                times.append(p.time)
-                hdop.append(p.horizontal_dilution)
-    if not lat:  # no <trk>: a route with times is a track too (some apps export <rte>)
-        for rte in gpx.routes:
-            for p in rte.points:
-                lat.append(p.latitude)
-                lon.append(p.longitude)
-                times.append(p.time)
-                hdop.append(p.horizontal_dilution)
+    points = [p for trk in gpx.tracks for seg in trk.segments for p in seg.points]
+    if not points:  # no <trk>: a route with times is a track too (some apps export <rte>)
+        points = [p for rte in gpx.routes for p in rte.points]
+    lat = [p.latitude for p in points]
+    lon = [p.longitude for p in points]
+    times = [p.time for p in points]
+    hdop = [p.horizontal_dilution for p in points]
     gdf = _frame(path, track or path.stem, lat, lon, times, hdop=hdop, tz=tz)
     return _check_times(gdf, path)
 
