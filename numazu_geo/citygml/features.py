@@ -53,6 +53,7 @@ from lxml import etree
 from numazu_geo.citygml import crs as crs_mod
 from numazu_geo.citygml.codelists import CodeLists
 from numazu_geo.citygml.sources import GMLSource, find_codelist_dirs, resolve_sources
+from numazu_geo.citygml.reader import SECURE_PARSER_OPTIONS
 from numazu_geo.errors import CityGMLError, SourceNotFoundError
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,6 @@ _FEATURE_TYPES = {
     "luse": {"LandUse"},
     "veg": {"PlantCover", "SolitaryVegetationObject"},
 }
-_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                       huge_tree=True, remove_comments=True, remove_pis=True, remove_blank_text=True)
 COLUMNS = [
     "gml_id", "kind", "feature_type", "name", "class_code", "class", "function_code", "function",
     "usage_code", "usage", "rank_code", "rank", "description_code", "description", "height_m",
@@ -287,7 +286,7 @@ def _read_file(src: GMLSource, kind: str) -> list[_Feature]:
     _check_header(src, src.read_header(HEADER_BYTES))
     with src.open() as fh:
         try:
-            for _, member in etree.iterparse(fh, events=("end",), tag="{*}cityObjectMember", **_PARSER_OPTIONS):
+            for _, member in etree.iterparse(fh, events=("end",), tag="{*}cityObjectMember", **SECURE_PARSER_OPTIONS):
                 for child in member:
                     if _local(child.tag) in types:
                         f = _read_feature(child, kind, dim, src.label, risk)
