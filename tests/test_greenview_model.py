@@ -281,3 +281,19 @@ def test_default_model_runs_without_pickle_or_training_packages(monkeypatch):
     assert res.projection == "equirectangular" and res.n_views > 1 and 0 <= res.gvi <= 100
     frame = green_view_index(pano[:120, :160].copy(), segmenter=seg)
     assert frame.projection == "perspective" and frame.mask.shape == (120, 160)
+
+
+@pytest.mark.parametrize("name", ["greenview_efflite0_camvid", "greenview_lraspp_mnv3_camvid"])
+def test_fold_batchnorm_keeps_the_scores(name):
+    import torch
+
+    net, _ = gm.load_network(name)
+    x = torch.rand(1, 3, 96, 128)
+    with torch.inference_mode():
+        before = net(x)["out"]
+        folded = gm.fold_batchnorm(net)
+        after = folded(x)["out"]
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert torch.allclose(before, after, atol=1e-3), float((before - after).abs().max())
+    with pytest.raises(ValueError, match="eval mode"):
+        gm.fold_batchnorm(gm.build_network(11, gm.load_network(name)[1]["architecture"]).train())

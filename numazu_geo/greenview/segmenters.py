@@ -79,13 +79,13 @@ class TorchSegmenter:
                  calibrated: bool = True):
         import torch
 
-        from numazu_geo.greenview.model import load_network
+        from numazu_geo.greenview.model import fold_batchnorm, load_network
 
         if threads:
             torch.set_num_threads(int(threads))
         self.device = device or default_device()
         self.net, self.meta = load_network(weights, device=self.device)
-        self.net = self.net.to(memory_format=torch.channels_last)
+        self.net = fold_batchnorm(self.net).to(memory_format=torch.channels_last)
         self.name = f"model:{self.meta.get('name', 'custom')}"
         self.classes = tuple(self.meta["classes"])
         self.vegetation_ids = tuple(int(i) for i in self.meta["vegetation_classes"])
