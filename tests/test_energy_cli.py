@@ -85,3 +85,29 @@ def test_outputs_checked_before_work(district, tmp_path, capsys):
     assert "unsupported ledger output format" in err and "missing.parquet" not in err  # the output is checked first
     assert main(["resilience", str(district.path), "--critical-load-kw", "1", "-o", str(tmp_path / "s.txt")]) == 1
     assert "unsupported shelter table output format" in capsys.readouterr().err
+
+
+def test_energy_cli_grid_factor_options(district, tmp_path, capsys):
+    """`energy` used TEPCO's factor for every city, as `solar` did before it gained the options;
+    --emission-factor / --utility now choose it, and a bad one fails before any work."""
+    import numazu_geo as ng
+    from numazu_geo.co2 import grid_factor
+    from numazu_geo.io import to_parquet
+
+    src = to_parquet(ng.read_buildings(district.path, progress=False), tmp_path / "buildings.parquet")
+    ledgers = {}
+    for name, opts in (("tepco", []), ("own", ["--emission-factor", "0.25"]), ("chubu", ["--utility", "Chubu"])):
+        assert main(["energy", str(src), "-o", str(tmp_path / f"{name}.parquet"), *opts]) == 0
+        ledgers[name] = gpd.read_parquet(tmp_path / f"{name}.parquet")
+    assert "grid factor 0.250 kg/kWh" in capsys.readouterr().out
+    f_tepco, f_chubu = grid_factor()["kg_per_kwh"], grid_factor(utility="Chubu")["kg_per_kwh"]
+    for name, factor in (("tepco", f_tepco), ("own", 0.25), ("chubu", f_chubu)):
+        led = ledgers[name]
+        elec = led["co2_basis"] == "electricity equivalent"  # household rows use a surveyed CO2 per home
+        assert elec.sum() > 0 and led.loc[elec, "electricity_equiv_kwh_year"].sum() > 0
+        assert led.loc[elec, "co2_kg_year"].sum() == pytest.approx(
+            factor * led.loc[elec, "electricity_equiv_kwh_year"].sum(), rel=1e-9)
+    assert main(["energy", str(src), "-o", str(tmp_path / "bad.parquet"), "--utility", "kansai"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--emission-factor" in err, err
+    assert not (tmp_path / "bad.parquet").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from numazu_geo.co2.cli_options import add_grid_factor_arguments, grid_factor_arguments
 from numazu_geo.errors import EnergyInputError, InputFileError
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--solar", help="solar result per building (GeoParquet from `numazu-geo solar`) to join")
     p.add_argument("--summary", help="also write the district summary here (.csv)")
     p.add_argument("--by", choices=["usage", "mesh"], default="usage", help="summary grouping (default usage)")
+    add_grid_factor_arguments(p, "the buildings' CO2")
     p.set_defaults(func=run_energy)
 
     r = subparsers.add_parser(
@@ -80,10 +82,11 @@ def run_energy(args) -> int:
     output = check_output(args.output, default_name="energy_ledger.parquet", what="ledger output")
     summary_out = check_output(args.summary, default_name=f"energy_by_{args.by}.csv", what="summary output") if args.summary else None
     check_outputs_distinct(output, summary_out)
+    factor = grid_factor_arguments(args)
     buildings = _read(args.source)
     solar = _read(args.solar) if args.solar else None
     try:
-        ledger = building_energy(buildings, solar=solar)
+        ledger = building_energy(buildings, solar=solar, **factor)
     except EnergyInputError as exc:
         if solar is None or "solar result" not in str(exc):
             raise

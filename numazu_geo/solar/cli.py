@@ -10,6 +10,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from numazu_geo.co2.cli_options import add_grid_factor_arguments, grid_factor_arguments
+
 log = logging.getLogger(__name__)
 
 
@@ -55,13 +57,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="pvwatts: temperature-aware pvlib chain (default); plateau: PLATEAU SolarPotential's P x H x 0.88")
     p.add_argument("--raster", help="also write roof irradiation and sky view factor as a Cloud-Optimised GeoTIFF (.tif)")
     p.add_argument("--raster-resolution", type=float, default=None, help="pixel size of --raster in metres (default 1.0)")
-    p.add_argument(
-        "--emission-factor", type=float, default=None, metavar="KG_PER_KWH",
-        help="grid CO2 factor for the avoided CO2 (kg-CO2/kWh), e.g. your area's utility's; default: the "
-        "TEPCO Energy Partner factor of data/emission_factors.csv (Numazu's utility; not right outside its area)",
-    )  # fmt: skip
-    p.add_argument("--utility", default=None,
-                   help="take the adjusted factor of this utility from data/emission_factors.csv instead")
+    add_grid_factor_arguments(p, "the avoided CO2")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=run)
     return p
@@ -95,12 +91,7 @@ def run(args) -> int:
 
     from numazu_geo import co2
 
-    factor_options = {"utility": args.utility} if args.utility else {}
-    try:  # a bad factor or utility fails before the work
-        co2.grid_factor(args.emission_factor, **factor_options)
-    except (KeyError, ValueError) as exc:
-        msg = exc.args[0] if exc.args else str(exc)
-        raise ValueError(f"{msg} (give the factor itself with --emission-factor KG_PER_KWH)") from exc
+    factor = grid_factor_arguments(args)
     year = args.year or DEFAULT_YEAR
     source = args.source
     if Path(source).suffix.lower() == ".parquet":
@@ -131,7 +122,7 @@ def run(args) -> int:
         pv_model=args.pv_model,
         climate_days="monthly" if args.quick and climate is None else None,
     )
-    result = co2.add_avoided_co2(result, args.emission_factor, **factor_options)  # solar gives energy; co2 converts it
+    result = co2.add_avoided_co2(result, **factor)  # solar gives energy; co2 converts it
     tables = {output: result.buildings}
     if faces_out is not None:
         tables[faces_out] = result.faces
