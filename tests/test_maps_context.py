@@ -64,6 +64,17 @@ def test_credit_names_the_files_city_and_never_another(plateau_dir, rel, city, y
     assert f"<title>{city} " in page  # the title names the place and the analysis
 
 
+def test_roof_faces_map_credits_the_dataset_year(plateau_dir):
+    """QA: the map of `solar` roof faces credited 大田区 without the dataset year (the faces had no
+    source_file); the faces now carry their building's source file, and both maps say the same."""
+    from numazu_geo.solar import solar_potential
+
+    result = solar_potential(plateau_dir / OTA_LOD2, shading=False, climate_days="monthly", progress=False)
+    assert result.faces["source_file"].notna().all()
+    expected = ["3D都市モデル（Project PLATEAU）大田区（2022年度）, 国土交通省"]
+    assert maps.data_credits(result.faces) == maps.data_credits(result.buildings) == expected
+
+
 def test_several_cities_are_all_credited():
     a = make_buildings(6)
     b = make_buildings(4, seed=2).assign(building_id=[f"13111-bldg-{i}" for i in range(4)])

@@ -1042,6 +1042,10 @@ def solar_potential(
         )
     faces_out = _face_results(faces, table, pv_density_kw_m2, coverage, pr_month, threshold)
     buildings_out = _building_results(buildings, faces_out)
+    if "source_file" not in faces_out.columns and "source_file" in buildings_out.columns:
+        # the map credit names the dataset year from the source file, for faces as for buildings
+        source_of = dict(zip(buildings_out["building_key"], buildings_out["source_file"]))
+        faces_out["source_file"] = faces_out["building_key"].map(source_of)
     pts = None
     if keep_points and points is not None:
         face_id = faces_out["face_id"].to_numpy()[points["face_pos"].to_numpy(dtype=np.int64)] if len(points) else []
