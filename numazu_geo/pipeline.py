@@ -456,6 +456,17 @@ def run_city(
     out.mkdir(parents=True, exist_ok=True)
     keyed = _keys(resolve_sources(source))
     manifest = read_manifest(out) or {}
+    inputs, unreadable = {}, {}
+    for key, src in keyed.items():
+        try:
+            inputs[key] = fingerprint(src)
+        except OSError as exc:  # a damaged zip member or an unreadable file: recorded, the others go on
+            unreadable[key] = {"step": "read", "error": str(exc), "source": src.label}
+            log.warning("read %s failed: %s", src.label, exc)
+    keyed = {key: src for key, src in keyed.items() if key in inputs}
+    if not keyed:  # nothing readable: nothing in the output folder is replaced
+        first = next(iter(unreadable.values()))
+        raise NumazuGeoError(f"{first['source']}: no readable input ({len(unreadable)} unreadable; {first['error']})")
     target = _choose_crs(crs, keyed, manifest)
     options = dict(solar_options or {})
     options["spacing_m"] = float(spacing_m if spacing_m is not None else options.get("spacing_m", SPACING_M))
@@ -467,7 +478,6 @@ def run_city(
     for step in ("buildings", "solar"):  # temporary files of a killed run (never parts)
         for stray in (out / step).glob(".*.parquet*"):
             stray.unlink(missing_ok=True)
-    inputs = {key: fingerprint(src) for key, src in keyed.items()}
     duplicates = _drop_same_content(keyed, inputs)
     old_parts = manifest.get("parts", {}) if manifest.get("crs") else {}
     manifest = {
@@ -479,7 +489,7 @@ def run_city(
         "inputs": inputs,
         "parts": {},
         "duplicates_skipped": duplicates,
-        "failed": {},
+        "failed": dict(unreadable),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     ingest_params = _digest({"crs": manifest["crs"], "face_options": face_options})

@@ -158,6 +158,45 @@ def test_corrupt_file_is_recorded_and_others_go_on(city, client, tmp_path):
     assert len(gpd.read_parquet(tmp_path / "out" / "buildings")) == 90
 
 
+def _flip_a_coordinate_digit(archive, after: str) -> None:
+    """Damage a stored zip member (named ``after``) the way a bad download does: its CRC no longer matches."""
+    data = bytearray(archive.read_bytes())
+    pos = data.find(b"<gml:posList", data.find(after.encode())) + 40
+    data[pos] = ord("7") if data[pos] != ord("7") else ord("8")
+    archive.write_bytes(bytes(data))
+
+
+def test_damaged_zip_member_is_recorded_and_others_go_on(city, client, tmp_path):
+    """A zip member with a bad CRC (a damaged download) stopped the whole run while its bytes were
+    hashed; now it is recorded as failed at the read step, and the other members are computed.
+    An archive with nothing readable is an error that leaves the output folder alone."""
+    import zipfile
+
+    from numazu_geo.errors import NumazuGeoError
+
+    gmls = sorted(city.path.glob("udx/bldg/*.gml"))[:2]
+    archive = tmp_path / "city.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # stored, so one flipped byte reaches the CRC check
+        for g in gmls:
+            zf.write(g, f"city/udx/bldg/{g.name}")
+    _flip_a_coordinate_digit(archive, after=gmls[1].name)
+    run = run_city(archive, tmp_path / "out", client=client, steps=("ingest",), progress=False)
+    bad_key = gmls[1].stem.split("_")[0]
+    assert list(run.failed) == [bad_key] and run.failed[bad_key]["step"] == "read"
+    assert "damaged zip member" in run.failed[bad_key]["error"] and gmls[1].name in run.failed[bad_key]["source"]
+    assert run.computed["ingest"] == [gmls[0].stem.split("_")[0]]
+    assert len(gpd.read_parquet(tmp_path / "out" / "buildings")) == len(read_buildings(gmls[0]))
+
+    only_bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(only_bad, "w") as zf:
+        zf.write(gmls[1], f"city/udx/bldg/{gmls[1].name}")
+    _flip_a_coordinate_digit(only_bad, after=gmls[1].name)
+    before = sorted(p.name for p in (tmp_path / "out").rglob("*"))
+    with pytest.raises(NumazuGeoError, match="no readable input"):
+        run_city(only_bad, tmp_path / "out", client=client, steps=("ingest",), progress=False)
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == before
+
+
 def test_same_file_given_twice_is_read_once_and_recorded(city, client, tmp_path):
     """QA: `run A.zip A/udx/bldg/x.gml` (the zip and its extracted file) made two parts of the same
     mesh ('x' and 'x-2'), so the folder read back held every building twice."""
