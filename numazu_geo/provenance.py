@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import datetime as _dt
 
+#: Separator between the parts of every caption (maps, figures, CLI summaries): one wording everywhere.
+CAPTION_SEPARATOR = " · "
+
 #: Credit line the JMA terms of use (政府標準利用規約 2.0) ask for, with the period used.
 JMA_CREDIT = "出典：気象庁ホームページ（平年値 1991-2020）を加工して作成"
 
@@ -105,8 +108,8 @@ def provenance_caption(result_or_attrs, lang: str = "ja", *, credits: bool = Tru
 
     Example (English)::
 
-        Climate: approximate, JMA normals, station 三島 Mishima (47657) 6.1 km | PV model: pvwatts |
-        emission factor: TEPCO Energy Partner FY2024 adjusted 0.421 kg-CO2/kWh | run 2026-12-01 |
+        Climate: approximate, JMA normals, station 三島 Mishima (47657) 6.1 km · PV model: pvwatts ·
+        emission factor: TEPCO Energy Partner FY2024 adjusted 0.421 kg-CO2/kWh · run 2026-12-01 ·
         出典：気象庁ホームページ（平年値 1991-2020）を加工して作成
     """
     if lang not in _LABELS:
@@ -136,7 +139,7 @@ def provenance_caption(result_or_attrs, lang: str = "ja", *, credits: bool = Tru
         for line in p.get("data_credit") or []:
             if line and line not in parts:
                 parts.append(str(line))
-    return " | ".join(parts)
+    return CAPTION_SEPARATOR.join(parts)
 
 
-__all__ = ["JMA_CREDIT", "provenance_caption", "provenance_of", "run_date", "software", "with_emission_factor"]
+__all__ = ["CAPTION_SEPARATOR", "JMA_CREDIT", "provenance_caption", "provenance_of", "run_date", "software", "with_emission_factor"]

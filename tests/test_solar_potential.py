@@ -370,7 +370,13 @@ def test_provenance_in_attrs_summary_and_parquet(district_result, tmp_path):
     for lang, word in (("ja", "観測所"), ("en", "station")):
         text = provenance_caption(back, lang)
         assert word in text and "三島" in text and "pvwatts" in text and "気象庁" in text and "TEPCO" in text
-    assert district_result.caption("en") == provenance_caption(district_result, "en")
+    from numazu_geo import maps
+
+    # one caption everywhere: the CLI and the demo print what the maps print, data credit first
+    caption = district_result.caption("en")
+    assert caption == maps.caption(district_result, "en")
+    assert caption.startswith("Data: ") and maps.data_credits(district_result.buildings)[0] in caption
+    assert provenance_caption(district_result, "en", credits=False) in caption
     with pytest.raises(ValueError):
         provenance_caption(prov, "fr")
 

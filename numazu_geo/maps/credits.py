@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from numazu_geo.provenance import CAPTION_SEPARATOR
+
 log = logging.getLogger(__name__)
 
 #: First line of every CityGML file the sample generator writes (checked in a file's first bytes).
@@ -321,7 +323,7 @@ def caption(obj=None, lang: str = "ja", *, data=None, credits=None) -> str:
         if run_text:
             parts.append(run_text)
         if p["run"].get("run_date"):
-            return " · ".join(parts)
+            return CAPTION_SEPARATOR.join(parts)
     elif p["climate"]:
         note = ""
         climate = str(p["climate"])
@@ -336,4 +338,4 @@ def caption(obj=None, lang: str = "ja", *, data=None, credits=None) -> str:
     if p["model"] and not p["run"]:
         parts.append(f"{_TXT['model'][lang]}: {p['model']}")
     parts.append(f"{_TXT['made'][lang]}: {p['date']}")
-    return " · ".join(parts)
+    return CAPTION_SEPARATOR.join(parts)

@@ -116,10 +116,11 @@ class SolarResult:
         return {"provenance": self.provenance, "solar_parameters": dict(self.parameters)}
 
     def caption(self, lang: str = "ja") -> str:
-        """Provenance caption for maps and figures (:func:`numazu_geo.provenance.provenance_caption`)."""
-        from numazu_geo.provenance import provenance_caption
+        """The caption maps and figures print (:func:`numazu_geo.maps.caption`): the buildings' data
+        credit (city and year), then climate, PV model, emission factor, run date and weather credit."""
+        from numazu_geo.maps.credits import caption
 
-        return provenance_caption(self, lang)
+        return caption(self, lang)
 
     def summary(self) -> dict:
         """District energy totals (:func:`numazu_geo.solar.summary.energy_totals`), the climate and
