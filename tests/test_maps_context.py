@@ -358,3 +358,32 @@ def test_address_and_name_are_read_and_shown(plateau_dir):
     assert set(ota["address"]) == {"東京都大田区羽田空港三丁目"}
     osaka = read_buildings(plateau_dir / OSAKA, progress=False)
     assert osaka["address"].isna().all()  # the file has none: missing, not invented
+
+
+def test_labels_that_would_overlap_in_the_opening_view_are_left_out():
+    """QA: the demo map printed 駅前オフィス, 駅前タワー and ショッピングセンター over each other; labels that
+    would overlap on screen at the opening camera are now left out, the larger feature's name kept."""
+    from numazu_geo.maps.layers import AnalysisLayer, declutter_labels
+
+    lon, lat, zoom = 138.859, 35.102, 16.0
+    m_per_deg_lon = 111_320 * np.cos(np.radians(lat))
+
+    def layer(*offsets_m):
+        recs = [{"position": [lon + dx / m_per_deg_lon, lat + dy / 111_320, 0.0], "text": f"建物{i}号館"}
+                for i, (dx, dy) in enumerate(offsets_m)]
+        return AnalysisLayer("TextLayer", recs, kind="labels", get_size=15)
+
+    # at zoom 16 (about 1 px per metre here) a label of four kanji and a digit is ~77 px wide, 19 px tall
+    side_by_side = layer((0, 0), (60, 0), (400, 0))
+    kept = declutter_labels([side_by_side], zoom)[0].data
+    assert [r["text"] for r in kept] == ["建物0号館", "建物2号館"]
+    assert len(side_by_side.data) == 3  # the input layer is not changed
+    # turned a quarter (bearing 90: east is up), the same neighbours stack vertically, 60 m apart: both fit
+    assert len(declutter_labels([layer((0, 0), (60, 0))], zoom, bearing_deg=90.0)[0].data) == 2
+    # looking north, 50 m apart north-south fit from above but not tilted 75 degrees (the gap foreshortens)
+    north = layer((0, 0), (0, 50))
+    assert len(declutter_labels([north], zoom)[0].data) == 2
+    assert len(declutter_labels([north], zoom, pitch_deg=75.0)[0].data) == 1
+    # an earlier layer wins over a later one
+    first, second = declutter_labels([layer((0, 0)), layer((10, 0))], zoom)
+    assert len(first.data) == 1 and len(second.data) == 0

@@ -32,6 +32,7 @@ from numazu_geo.maps.credits import SAMPLE_ATTRIBUTION  # noqa: F401 - kept impo
 from numazu_geo.maps.credits import caption as provenance_caption, place_name
 from numazu_geo.maps.credits import plateau_attribution as _plateau_attribution
 from numazu_geo.maps.labels import check_lang
+from numazu_geo.maps.layers import declutter_labels
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ def view(
     context = list(context or [])
     labels = [lay for lay in context if getattr(lay, "kind", "") == "labels"]
     flat = [lay for lay in context if lay not in labels]
-    all_layers = flat + _expand(layers) + labels
+    all_layers = flat + _expand(layers) + declutter_labels(labels, zoom, pitch_deg=pitch_deg, bearing_deg=bearing_deg)
     if ground and bounds is not None:
         all_layers.insert(0, ground_layer(bounds))
     deck = MapDeck(

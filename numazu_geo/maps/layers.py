@@ -777,6 +777,58 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
     )
 
 
+def _label_box_px(text: str, size_px: float) -> tuple[float, float]:
+    """Approximate on-screen width and height of a label: full-width (CJK) glyphs are about one
+    font size wide, others about 0.6 of it; plus the background padding of :func:`labels_layer`."""
+    wide = sum(1 for ch in text if ord(ch) > 0x2E7F)
+    return (wide + 0.6 * (len(text) - wide)) * size_px + 8.0, size_px + 4.0
+
+
+def declutter_labels(layers, zoom: float, *, pitch_deg: float = 0.0, bearing_deg: float = 0.0) -> list:
+    """Label layers without the labels that would overlap an earlier one in the opening view.
+
+    deck.gl draws every label of a ``TextLayer``; names of neighbouring buildings then print over
+    each other. Each label's box is placed on screen for the opening camera (Web-Mercator pixels at
+    ``zoom`` in deck.gl's 512-pixel world, turned by ``bearing_deg``; with ``pitch_deg`` the ground
+    foreshortens and a label's height lifts it; perspective is ignored), and a label is kept when
+    its box meets no kept box. Earlier layers and, within a layer, earlier rows (the largest
+    features, :func:`labels_layer`) win. Returns new layers; the count left out is logged.
+    """
+    import copy
+    import math
+
+    world_px = 512.0 * 2.0 ** float(zoom)
+    pitch, bearing = math.radians(pitch_deg), math.radians(bearing_deg)
+    kept_boxes: list[tuple[float, float, float, float]] = []
+    out, dropped = [], 0
+    for layer in layers:
+        size = float(getattr(layer, "get_size", 15) or 15)
+        keep = []
+        for rec in layer.data:
+            lon, lat = rec["position"][0], rec["position"][1]
+            z_m = rec["position"][2] if len(rec["position"]) > 2 else 0.0
+            gx = (lon + 180.0) / 360.0 * world_px
+            gy = (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * world_px
+            # the map turns anticlockwise by the bearing (the camera's heading is up on screen)
+            x = gx * math.cos(bearing) + gy * math.sin(bearing)
+            y = -gx * math.sin(bearing) + gy * math.cos(bearing)
+            px_per_m = world_px / (40075016.686 * math.cos(math.radians(lat)))
+            y = y * math.cos(pitch) - z_m * px_per_m * math.sin(pitch)
+            w, h = _label_box_px(str(rec["text"]), size)
+            box = (x - w / 2, y - h, x + w / 2, y)  # anchored at the middle of the bottom edge
+            if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in kept_boxes):
+                dropped += 1
+                continue
+            kept_boxes.append(box)
+            keep.append(rec)
+        new = copy.copy(layer)
+        new.data = keep
+        out.append(new)
+    if dropped:
+        log.info("labels: %d left out where they would overlap others at zoom %.1f", dropped, zoom)
+    return out
+
+
 #: Context kinds drawn under an analysis by default (hazard areas are asked for: :data:`HAZARD_KINDS`).
 PLACE_KINDS = ("luse", "wtr", "tran")
 #: Inundation areas (river flood, tsunami, storm surge, inland flood) for disaster-awareness maps.
