@@ -297,3 +297,36 @@ def test_fold_batchnorm_keeps_the_scores(name):
     assert torch.allclose(before, after, atol=1e-3), float((before - after).abs().max())
     with pytest.raises(ValueError, match="eval mode"):
         gm.fold_batchnorm(gm.build_network(11, gm.load_network(name)[1]["architecture"]).train())
+
+
+def test_each_input_size_uses_the_offset_fitted_at_it():
+    """The fast setting (192 x 256) has its own vegetation offset, fitted on the held-out drive at that
+    size; other sizes fall back to the one fitted at the model's own size."""
+    from numazu_geo.greenview.calibration import logit_offsets_for
+
+    meta = gm.read_metadata(gm.weights_paths()[1])
+    cal = meta["calibration"]
+    own = {int(k): float(v) for k, v in cal["logit_offsets"].items()}
+    fast = cal["by_input_size"]["192x256"]
+    assert fast["chosen_on"] == cal["chosen_on"] == meta["training_data"]["held_out"]  # never the test split
+    assert logit_offsets_for(meta, meta["input_size"]) == own
+    assert logit_offsets_for(meta, (192, 256)) == {gm.CAMVID_TREE: fast["offset"]} != own
+    assert logit_offsets_for(meta, (224, 288)) == own
+    assert TorchSegmenter(input_size=(192, 256)).logit_offsets == {gm.CAMVID_TREE: fast["offset"]}
+    assert TorchSegmenter(input_size=(192, 256), calibrated=False).logit_offsets == {}
+
+
+def test_greenview_cli_fast_setting(tmp_path, capsys):
+    from numazu_geo.cli import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    import cv2
+
+    cv2.imwrite(str(photos / "street.jpg"), _frame("0001TP_008550")[0][:, :, ::-1])
+    out = tmp_path / "gv.parquet"
+    assert main(["greenview", str(photos), "-o", str(out), "--input-size", "192", "256", "--no-progress"]) == 0
+    assert "1 of 1 photos analysed" in capsys.readouterr().out
+    assert main(["greenview", str(photos), "-o", str(tmp_path / "x.parquet"), "--method", "exg",
+                 "--input-size", "192", "256"]) == 1
+    assert "--input-size is for --method model" in capsys.readouterr().err

@@ -27,6 +27,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="argument of the backend: a shipped model name (e.g. greenview_lraspp_mnv3_camvid, the "
                         "previous default), a .safetensors file, or a folder with a transformers checkpoint "
                         "(needs pip install numazu-geo[hf])")
+    p.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                   help="network input per image or view for --method model (default: the model's own); "
+                        "192 256 is the fast setting of the default model (its card gives both settings' figures)")
     p.add_argument("--projection", choices=("auto", "equirectangular", "perspective", "treepedia"), default="auto",
                    help="auto: 2:1 images are panoramas; treepedia: 6 views, pitch 0, FOV 60, plain pixel share")
     p.add_argument("--band", type=float, nargs=2, metavar=("LOWER", "UPPER"), default=None,
@@ -47,10 +50,16 @@ def run(args) -> int:
     from numazu_geo.io import check_output, to_parquet
 
     out = check_output(args.out, default_name="green_view.parquet", formats=(".parquet",))  # before any work
+    segmenter = (args.model if args.method == "model" else f"{args.method}:{args.model}") if args.model else args.method
+    if args.input_size:
+        if args.method != "model":
+            raise NumazuGeoError(f"--input-size is for --method model, not {args.method}")
+        from numazu_geo.greenview.segmenters import TorchSegmenter
+
+        segmenter = TorchSegmenter(args.model, input_size=tuple(args.input_size))
     gdf = green_view_survey(
         args.photos,
-        segmenter=(args.model if args.method == "model" else f"{args.method}:{args.model}") if args.model
-        else args.method,
+        segmenter=segmenter,
         projection=args.projection,
         band_deg=tuple(args.band) if args.band else panorama.DEFAULT_BAND_DEG,
         mask_dir=args.masks,

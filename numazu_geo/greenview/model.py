@@ -441,14 +441,15 @@ def render_model_card(meta: dict) -> str:
         "",
         f"{data.get('dataset', '')}; splits {', '.join(data.get('splits', []))} ({data.get('images', '?')} frames, "
         "480 x 360"
-        + (f", less the frames of sequence {data['held_out'].removeprefix('hold_')}, held out for model selection "
-           "and calibration" if data.get("held_out") else "")
+        + (f", after leaving out the frames of sequence {data['held_out'].removeprefix('hold_')}, held out for "
+           "model selection and calibration" if data.get("held_out") else "")
         + "). The test split (62 frames of sequence 0001TP) was never read during training, selection or "
         "calibration.",
         "",
         "## Training recipe",
         "",
-        f"- Command (seed {tr.get('seed')}, {tr.get('threads')} CPU threads, torch {tr.get('torch')}):",
+        f"- Command (seed {tr.get('seed')}, {tr.get('threads')} CPU thread{'s' if tr.get('threads') != 1 else ''}, "
+        f"torch {tr.get('torch')}):",
         "",
         f"      {tr.get('command', '')}",
         "",
@@ -538,6 +539,15 @@ def render_model_card(meta: dict) -> str:
                   f"{cal['bias_after_pct']:+.2f} points, Tree IoU {cal['tree_iou_before']:.3f} -> "
                   f"{cal['tree_iou_after']:.3f} there (fitted on those frames, so optimistic; the test split above "
                   "is the independent check). `TorchSegmenter(calibrated=False)` gives the raw arg-max.", ""]
+        for size, c in (cal.get("by_input_size") or {}).items():
+            lines += [f"At network input {size.replace('x', ' x ')} (`TorchSegmenter(input_size=...)`) the model "
+                      f"uses its own offset, {c['offset']:+.2f}, chosen the same way on {c['chosen_on']} "
+                      f"({c['images']} frames) at that size (`python -m numazu_geo.greenview.calibration "
+                      f"--data ../shared/data/camvid --input-size {size.replace('x', ' ')}`): MAE "
+                      f"{c['mae_before_pct']:.2f} -> {c['mae_after_pct']:.2f} points, bias {c['bias_before_pct']:+.2f} "
+                      f"-> {c['bias_after_pct']:+.2f} points, Tree IoU {c['tree_iou_before']:.3f} -> "
+                      f"{c['tree_iou_after']:.3f} there. A smaller input sees fewer thin branches and sky gaps, so "
+                      "one offset does not fit every size.", ""]
     speed = meta.get("speed")
     if speed:
         lines += ["## Speed and the accuracy/speed trade-off", "", speed["note"], "",

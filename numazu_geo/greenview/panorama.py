@@ -84,7 +84,8 @@ def _ring(n: int, pitch: float, fov: float, h: int = 240, w: int = 320, offset: 
 #: of roughly 60 deg, rescaled 0.55-1.0x in training): 6 views of 240 x 320 px at the horizon (FOV 72 deg,
 #: every 60 deg), 5 tilted up 45 deg (every 72 deg), one 320 x 320 px view of the zenith and 6 tilted down
 #: 40 deg; together they see every direction of the default band (-60..+90 deg). 1.41 Mpx per panorama,
-#: chosen for >= 2 panoramas/s at 2048 x 1024 on 2 CPU cores. Wider 90-deg views (fewer pixels) shrink
+#: chosen for >= 2 panoramas/s at 2048 x 1024 on 2 CPU cores with the first models (the default model's
+#: network input per view sets the speed: see its card). Wider 90-deg views (fewer pixels) shrink
 #: street objects below the training scale and over-count vegetation (see benchmarks/RESULTS.md).
 DEFAULT_VIEWS = (
     _ring(6, 0.0, 72.0)

@@ -58,6 +58,12 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+#: Network input pixels per forward pass on the CPU. Small batches keep the activations in cache: with the
+#: 18 views of a panorama, one view per pass at 360 x 480 took 1.0 s and all 18 at once 2.1 s; at
+#: 192 x 256, three per pass 0.31 s and 18 at once 0.57 s (2 cores, `benchmarks/bench_greenview.py`).
+CPU_BATCH_PIXELS = 150_000
+
+
 class TorchSegmenter:
     """The project's own network (default: the shipped CamVid model in ``models/``).
 
@@ -65,20 +71,24 @@ class TorchSegmenter:
     ----------
     weights : model name or path of a ``.safetensors`` file (its ``.json`` metadata must sit beside it).
     device : ``"cpu"``, ``"cuda"``... (default: CUDA when available).
-    batch_size : images per forward pass.
+    batch_size : images per forward pass (default: on the CPU, as many as fit :data:`CPU_BATCH_PIXELS`;
+        elsewhere 32).
     tta : also run the horizontally flipped image and average the scores (2x slower, a little more accurate).
     threads : CPU threads for PyTorch (default: leave PyTorch's setting).
     input_size : ``(H, W)`` pixel budget of the network per image (default: the model's ``input_size``);
         smaller is faster and coarser (the model card gives figures for both settings).
-    calibrated : add the vegetation logit offset chosen on held-out frames (metadata ``calibration``)
-        before the arg-max (default True; False gives the raw arg-max).
+    calibrated : add the vegetation logit offset chosen on held-out frames (metadata ``calibration``;
+        the one fitted at ``input_size`` when the metadata has one, see
+        :func:`numazu_geo.greenview.calibration.logit_offsets_for`) before the arg-max (default True;
+        False gives the raw arg-max).
     """
 
-    def __init__(self, weights: str | os.PathLike | None = None, *, device: str | None = None, batch_size: int = 32,
+    def __init__(self, weights: str | os.PathLike | None = None, *, device: str | None = None, batch_size: int | None = None,
                  tta: bool = False, threads: int | None = None, input_size: tuple[int, int] | None = None,
                  calibrated: bool = True):
         import torch
 
+        from numazu_geo.greenview.calibration import logit_offsets_for
         from numazu_geo.greenview.model import fold_batchnorm, load_network
 
         if threads:
@@ -92,10 +102,10 @@ class TorchSegmenter:
         self.sky_ids = tuple(int(i) for i in self.meta.get("sky_classes", ()))
         self.building_ids = tuple(int(i) for i in self.meta.get("building_classes", ()))
         self.input_size = tuple(int(v) for v in (input_size or self.meta["input_size"]))
-        self.batch_size = int(batch_size)
+        self.batch_size = int(batch_size) if batch_size else None
         self.tta = bool(tta)
-        offsets = (self.meta.get("calibration") or {}).get("logit_offsets", {}) if calibrated else {}
-        self.logit_offsets = {int(k): float(v) for k, v in offsets.items() if float(v) != 0.0}
+        offsets = logit_offsets_for(self.meta, self.input_size) if calibrated else {}
+        self.logit_offsets = {k: v for k, v in offsets.items() if v != 0.0}
         self._mean = torch.tensor(self.meta["mean"], dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(self.meta["std"], dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
 
@@ -121,8 +131,10 @@ class TorchSegmenter:
         with torch.inference_mode():
             for shape, idx in groups.items():
                 net_hw = self.network_size(shape)
-                for s in range(0, len(idx), self.batch_size):
-                    chunk = idx[s:s + self.batch_size]
+                step = self.batch_size or (max(1, CPU_BATCH_PIXELS // (net_hw[0] * net_hw[1]))
+                                           if self.device == "cpu" else 32)
+                for s in range(0, len(idx), step):
+                    chunk = idx[s:s + step]
                     arr = np.stack([_as_rgb_uint8(images[i]) for i in chunk])
                     x = torch.from_numpy(arr).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
                     if tuple(x.shape[-2:]) != net_hw:
