@@ -127,3 +127,33 @@ def test_geotiff_dem(tmp_path):
     assert t.triangles[:, :, 2].min() == pytest.approx(10.0) and t.triangles[:, :, 2].max() == pytest.approx(13.0)
     # cell centres: the first at (x0 + 2.5, y0 - 2.5)
     assert np.isclose(t.triangles[:, :, 0], -31000.0 + 2.5).any() and np.isclose(t.triangles[:, :, 1], -98000.0 - 2.5).any()
+
+
+def test_only_dem_and_veg_files_near_the_bbox_are_parsed(hilly, tmp_path, monkeypatch):
+    """A city run on Dask parsed every dem/veg file of the city for each mesh's task; with a bbox
+    (solar_potential passes the roofs' bounds plus its shading margin) only the files whose grid
+    square reaches it are read, and a bbox far from all of them reads none."""
+    import shutil
+
+    from numazu_geo.citygml import terrain as T
+
+    root = tmp_path / "city"
+    shutil.copytree(hilly.path, root)
+    dem = next((root / "udx" / "dem").glob("*.gml"))
+    far = dem.with_name("53394525_dem_6697_op.gml")  # a Tokyo square, far from Numazu
+    shutil.copy(dem, far)
+    parsed = []
+    real = T._iter_members
+    monkeypatch.setattr(T, "_iter_members", lambda src, *a: (parsed.append(src.name), real(src, *a))[1])
+    full = read_terrain(root, crs=6676)
+    assert sorted(parsed) == sorted([dem.name, far.name])
+    x0, y0, x1, y1 = (*full.triangles[:, :, :2].reshape(-1, 2).min(0), *full.triangles[:, :, :2].reshape(-1, 2).max(0))
+    parsed.clear()
+    near = read_terrain(root, crs=6676, bbox=(x0, y0, x1, y1))
+    assert parsed == [dem.name] and len(near) == len(full) // 2  # the copy's triangles were the same
+    parsed.clear()
+    nowhere = read_terrain(root, crs=6676, bbox=(x1 + 50_000, y1 + 50_000, x1 + 51_000, y1 + 51_000))
+    assert parsed == [] and len(nowhere) == 0
+    parsed.clear()
+    assert len(read_vegetation(root, crs=6676, bbox=(x0, y0, x1, y1))) == len(read_vegetation(root, crs=6676))
+    assert all(not n.startswith("53394525") for n in parsed)

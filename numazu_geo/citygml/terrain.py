@@ -202,6 +202,22 @@ def _choose_crs(crs, tris_lonlat: np.ndarray, paths) -> pyproj.CRS:
     return pyproj.CRS.from_epsg(zone_epsg(zone_for(hint, float(c[1]), float(c[0]))))
 
 
+def _files_near(files: list[GMLSource], bbox, crs) -> list[GMLSource]:
+    """The files whose grid square (from the file name) reaches ``bbox`` (in ``crs``, a projected CRS):
+    a city's dem/veg files are read only near the roofs that need them. Files without a square in
+    their name, or a bbox without a known CRS, keep every file."""
+    from numazu_geo.citygml.crs import resolve_crs
+    from numazu_geo.citygml.sources import filter_sources
+
+    target = resolve_crs(crs) if bbox is not None and crs not in (None, "auto") else None
+    if target is None:
+        return files
+    to_lonlat = pyproj.Transformer.from_crs(target, 6668, always_xy=True)
+    xs, ys = (bbox[0], bbox[2], bbox[0], bbox[2]), (bbox[1], bbox[1], bbox[3], bbox[3])
+    lon, lat = to_lonlat.transform(xs, ys)
+    return filter_sources(files, bbox=(min(lon), min(lat), max(lon), max(lat)))
+
+
 def _finish(parts, rows, files, crs) -> TriangleSet:
     tris = np.concatenate([p for p in parts]) if parts else np.empty((0, 3, 3))
     feature = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)]).astype(np.int64) if parts else np.empty(0, np.int64)
@@ -230,6 +246,9 @@ def read_terrain(source, *, crs="auto", bbox=None, progress: bool = False) -> Tr
         files = find_feature_files(source, "dem")
         if not files:
             raise SourceNotFoundError(f"{source}: no PLATEAU dem files (udx/dem/*.gml) found")
+        files = _files_near(files, bbox, crs)
+        if not files:  # the dataset has terrain, none of it near the bbox
+            return _finish([], [], [], crs)
         parts, rows = [], []
         for src in files:
             for el in _iter_members(src, {"TINRelief"}, DEM_NAMESPACES):
@@ -270,6 +289,7 @@ def read_vegetation(source, *, crs="auto", lod: int | None = None, bbox=None) ->
     files = find_feature_files(source, "veg")
     if not files:
         raise SourceNotFoundError(f"{source}: no PLATEAU veg files (udx/veg/*.gml) found")
+    files = _files_near(files, bbox, crs)
     parts, rows, skipped = [], [], 0
     for src in files:
         for el in _iter_members(src, {"SolitaryVegetationObject", "PlantCover"}, VEG_NAMESPACES):

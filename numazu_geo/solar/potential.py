@@ -805,11 +805,11 @@ def _context_triangles(buildings_or_source, buildings, terrain, vegetation, face
         if isinstance(value, str) and value == "auto":
             src = _context_source(buildings_or_source, buildings)
             if src is not None and T.find_feature_files(src, kind):
-                value = reader(src, crs=faces.crs)
+                value = reader(src, crs=faces.crs, bbox=bbox)  # only the files near the roofs are parsed
             else:
                 value = None
         elif isinstance(value, (str, os.PathLike)):
-            value = reader(value, crs=faces.crs)
+            value = reader(value, crs=faces.crs, bbox=bbox)
         if isinstance(value, T.TriangleSet):
             ts = value if value.crs is None or faces.crs is None or value.crs.equals(faces.crs) else value.to_crs(faces.crs)
             tri = ts.triangles
