@@ -227,6 +227,28 @@ def test_cli_run_on_a_local_cluster(city, tmp_path, capsys):
     assert len(gpd.read_parquet(tmp_path / "out" / "buildings")) == 90
 
 
+def test_a_killed_worker_loses_no_part(city, full_run, tmp_path):
+    """A worker process killed in the middle of a task (SIGKILL, as the OOM killer does) is replaced by its
+    nanny; the task runs again elsewhere and the run ends with every part, equal to an undisturbed run."""
+    from dask.distributed import Client, LocalCluster
+
+    from _worker_killer import KillWorkerOnce  # tests/ is on the workers' path too (spawned processes inherit it)
+
+    flag = tmp_path / "killed"
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    try:
+        with Client(cluster) as c:
+            c.register_plugin(KillWorkerOnce(str(flag), "numazu-solar-"))
+            run = run_city(city.path, tmp_path / "out", client=c, spacing_m=SPACING_M, quick=True, progress=False)
+    finally:
+        cluster.close()
+    assert flag.exists() and "numazu-solar-" in flag.read_text()  # a worker did die mid-task
+    assert not run.failed and len(run.computed["solar"]) == len(run.computed["ingest"]) == 4
+    got = gpd.read_parquet(tmp_path / "out" / "solar").set_index("building_key").sort_index()
+    want = gpd.read_parquet(full_run.out_dir / "solar").set_index("building_key").sort_index()
+    pd.testing.assert_series_equal(got["kwh_year"], want["kwh_year"], rtol=1e-9)
+
+
 def test_reader_leaves_the_garbage_collector_alone(city, client):
     from numazu_geo.citygml import reader
 
