@@ -387,3 +387,32 @@ def test_labels_that_would_overlap_in_the_opening_view_are_left_out():
     # an earlier layer wins over a later one
     first, second = declutter_labels([layer((0, 0)), layer((10, 0))], zoom)
     assert len(first.data) == 1 and len(second.data) == 0
+
+
+def test_survey_points_are_not_credited_to_plateau(tmp_path):
+    """QA: notebook 04's histogram of CamVid photos' GVI was captioned 「3D都市モデル（Project PLATEAU）,
+    国土交通省」: any table without a city code got PLATEAU's line. Tables with no PLATEAU identity (survey
+    photos, GPS trips) now get none, and a survey credits its segmenter and licence instead."""
+    import geopandas as gpd
+
+    from numazu_geo.greenview import green_view_survey
+    from numazu_geo.maps import figures
+
+    points = gpd.GeoDataFrame({"path": ["a.jpg", "b.jpg"], "gvi": [12.0, 30.0]},
+                              geometry=gpd.points_from_xy([138.86, 138.861], [35.10, 35.101]), crs=4326)
+    assert maps.data_credits(points) == []
+    assert "PLATEAU" not in maps.caption(points, "en")
+    # PLATEAU features without a known city still get the generic line
+    unknown = points.assign(gml_id=["bldg_1", "bldg_2"])
+    assert maps.data_credits(unknown) == ["3D都市モデル（Project PLATEAU）, 国土交通省"]
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    from PIL import Image
+
+    Image.fromarray(np.full((60, 80, 3), (40, 160, 40), np.uint8)).save(photos / "green.jpg")
+    survey = green_view_survey(photos, method="exg", progress=False)
+    caption = maps.caption(survey, "ja")
+    assert "PLATEAU" not in caption and "緑視率 / GVI: exg" in caption
+    fig = figures.gvi_histogram(survey, lang="en")
+    assert any("GVI: exg" in t.get_text() for t in fig.texts)

@@ -299,4 +299,10 @@ def green_view_survey(folder_or_paths: str | os.PathLike | Iterable[str | os.Pat
     gdf.attrs["band_deg"] = list(band_deg)
     if hasattr(seg, "licence"):
         gdf.attrs["model_licence"] = seg.licence
+    # what captions print: the photos are the user's; the vegetation comes from this segmenter (and its licence)
+    from numazu_geo.provenance import run_date, software
+
+    licence = f" ({seg.licence})" if getattr(seg, "licence", "") else ""
+    gdf.attrs["provenance"] = {"data_credit": [f"緑視率 / GVI: {seg.name}{licence}"], "run_date": run_date(),
+                               "software": software()}
     return gdf

@@ -203,7 +203,10 @@ def data_credits(gdf, *, codelists=None) -> list[str]:
         year = "・".join(f"{y}年度" for y in years) if years else None
         lines.append(plateau_attribution(short, year))
     unknown = real[real["short_name"].isna()]
-    if len(unknown) and not named.shape[0]:
+    # a table with no PLATEAU identity at all (survey photos, GPS trips) is not credited to PLATEAU
+    plateau_rows = any(c in getattr(gdf, "columns", ()) and gdf[c].notna().any()
+                       for c in ("city_code", "building_id", "gml_id", "source_file"))
+    if len(unknown) and not named.shape[0] and plateau_rows:
         lines.append("3D都市モデル（Project PLATEAU）, 国土交通省")
         log.info("data credit: %d rows have no municipality code the code list knows", int(unknown["n"].sum()))
     return list(dict.fromkeys(lines))
