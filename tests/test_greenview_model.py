@@ -330,3 +330,8 @@ def test_greenview_cli_fast_setting(tmp_path, capsys):
     assert main(["greenview", str(photos), "-o", str(tmp_path / "x.parquet"), "--method", "exg",
                  "--input-size", "192", "256"]) == 1
     assert "--input-size is for --method model" in capsys.readouterr().err
+    for bad in (["0", "0"], ["-5", "100"]):  # 0 0 ran silently at the 32 px floor; -5 failed deep inside
+        assert main(["greenview", str(photos), "-o", str(tmp_path / "x.parquet"), "--input-size", *bad]) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "at least 32 px" in err and "unexpected" not in err, err
+    assert not (tmp_path / "x.parquet").exists()

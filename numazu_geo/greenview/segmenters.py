@@ -62,6 +62,8 @@ def default_device() -> str:
 #: 18 views of a panorama, one view per pass at 360 x 480 took 1.0 s and all 18 at once 2.1 s; at
 #: 192 x 256, three per pass 0.31 s and 18 at once 0.57 s (2 cores, `benchmarks/bench_greenview.py`).
 CPU_BATCH_PIXELS = 150_000
+#: Smallest network input side (px): the backbone's output stride is 32.
+MIN_INPUT_PX = 32
 
 
 class TorchSegmenter:
@@ -102,6 +104,9 @@ class TorchSegmenter:
         self.sky_ids = tuple(int(i) for i in self.meta.get("sky_classes", ()))
         self.building_ids = tuple(int(i) for i in self.meta.get("building_classes", ()))
         self.input_size = tuple(int(v) for v in (input_size or self.meta["input_size"]))
+        if len(self.input_size) != 2 or min(self.input_size) < MIN_INPUT_PX:
+            raise ValueError(f"input_size {input_size!r}: give (height, width), each at least {MIN_INPUT_PX} px "
+                             f"(the model's own is {tuple(self.meta['input_size'])})")
         self.batch_size = int(batch_size) if batch_size else None
         self.tta = bool(tta)
         offsets = logit_offsets_for(self.meta, self.input_size) if calibrated else {}
@@ -118,7 +123,7 @@ class TorchSegmenter:
         h, w = shape
         area = self.input_size[0] * self.input_size[1]
         s = (area / float(h * w)) ** 0.5
-        return max(32, int(round(h * s / 8)) * 8), max(32, int(round(w * s / 8)) * 8)
+        return max(MIN_INPUT_PX, int(round(h * s / 8)) * 8), max(MIN_INPUT_PX, int(round(w * s / 8)) * 8)
 
     def segment(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         import torch
