@@ -154,8 +154,7 @@ def record_speed(model, measured, pps_exg, args) -> None:
     metadata and regenerate the card."""
     import json
 
-    from numazu_geo.greenview.model import render_model_card, weights_paths
-    from numazu_geo.io import write_text_atomic
+    from numazu_geo.greenview.model import weights_paths, write_metadata
 
     _, meta_path = weights_paths(None)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -176,8 +175,7 @@ def record_speed(model, measured, pps_exg, args) -> None:
                  "and coarser."),
         "settings": rows,
     }
-    write_text_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    write_text_atomic(meta_path.with_suffix(".md"), render_model_card(meta))
+    write_metadata(meta, meta_path)
     print(f"recorded speed in {meta_path}")
 
 

@@ -98,13 +98,10 @@ def calibrate_at_size(name_or_path, data_dir, input_size, *, threads: int | None
     record it in the model's metadata under ``calibration["by_input_size"]["HxW"]`` (the card is
     regenerated). A smaller input sees fewer thin branches and sky gaps, so it needs its own offset.
     """
-    import json
-
     import torch
 
     from numazu_geo.greenview import model as gm
     from numazu_geo.greenview.train import load_frames, vegetation_margins
-    from numazu_geo.io import write_text_atomic
 
     if threads:
         torch.set_num_threads(int(threads))
@@ -119,11 +116,8 @@ def calibrate_at_size(name_or_path, data_dir, input_size, *, threads: int | None
         mean=meta["mean"], std=meta["std"], vegetation_class=gm.CAMVID_TREE, ignore_index=gm.CAMVID_IGNORE_INDEX)
     cal = choose_logit_offset(margins, truths, valids)
     cal.update(logit_offsets={str(gm.CAMVID_TREE): cal["offset"]}, chosen_on=held)
-    _, meta_path = gm.weights_paths(name_or_path)
-    record = json.loads(meta_path.read_text(encoding="utf-8"))
-    record.setdefault("calibration", {}).setdefault("by_input_size", {})[size_key(input_size)] = cal
-    write_text_atomic(meta_path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    write_text_atomic(meta_path.with_suffix(".md"), gm.render_model_card(record))
+    meta.setdefault("calibration", {}).setdefault("by_input_size", {})[size_key(input_size)] = cal
+    gm.write_metadata(meta, gm.weights_paths(name_or_path)[1])
     return cal
 
 

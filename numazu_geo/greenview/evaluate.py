@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
 
         write_text_atomic(args.json, json.dumps({"frames": results, "as_panorama": pano_results}, indent=2) + "\n")
     if args.record_in_metadata:
-        from numazu_geo.greenview.model import render_model_card, weights_paths
+        from numazu_geo.greenview.model import weights_paths, write_metadata
 
         _, meta_path = weights_paths(args.model)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -242,13 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             flip = next(r for seg, r in zip(segs, results) if seg.name.endswith("+flip"))
             meta["metrics"][f"{args.split_name}_flip_tta"] = {
                 k: flip[k] for k in ("tree_iou", "miou", "green_share_mae_pct", "green_share_bias_pct", "images")}
-        from numazu_geo.io import write_text_atomic
-
-        write_text_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        meta_path.chmod(0o644)
-        card = meta_path.with_suffix(".md")
-        write_text_atomic(card, render_model_card(meta))
-        card.chmod(0o644)
+        _, card = write_metadata(meta, meta_path)
         print(f"recorded in {meta_path} and {card}")
     return 0
 

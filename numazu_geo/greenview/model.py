@@ -379,6 +379,18 @@ def save_network(net, meta: dict, out_dir: str | os.PathLike, name: str) -> tupl
     return weights, meta_path
 
 
+def write_metadata(meta: dict, meta_path: str | os.PathLike) -> tuple[Path, Path]:
+    """Rewrite a model's ``.json`` metadata and regenerate its card (``.md`` beside it), atomically and
+    world-readable, as figures are recorded after training (evaluate, calibration, benchmark)."""
+    from numazu_geo.io import write_text_atomic
+
+    meta_path = write_text_atomic(meta_path, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    card = write_text_atomic(meta_path.with_suffix(".md"), render_model_card(meta))
+    for path in (meta_path, card):
+        os.chmod(path, 0o644)
+    return meta_path, card
+
+
 def render_model_card(meta: dict) -> str:
     """Markdown model card built from a weights' metadata (classes, data, licence, recipe, measured figures)."""
     tr = meta.get("training", {})
