@@ -218,6 +218,18 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
 # output path validation (before any work)
 
 
+def _check_nearest_folder(p: Path, start: Path) -> None:
+    """The nearest existing folder at or above ``start`` (where the job will create what is missing)
+    must be a folder the job can write into; errors name the output ``p``."""
+    ancestor = start
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise OutputPathError(p, f"{ancestor} is a file, not a folder")
+    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError(p, f"folder {ancestor} is not writable")
+
+
 def check_output(
     path: str | os.PathLike,
     *,
@@ -248,15 +260,7 @@ def check_output(
         )  # fmt: skip
     if p.is_dir():
         raise OutputPathError(p, f"is a folder; give a file name ending in {', '.join(formats)}")
-    ancestor = p.parent
-    while not ancestor.exists():
-        if ancestor.parent == ancestor:
-            break
-        ancestor = ancestor.parent
-    if ancestor.exists() and not ancestor.is_dir():
-        raise OutputPathError(p, f"{ancestor} is a file, not a folder")
-    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputPathError(p, f"folder {ancestor} is not writable")
+    _check_nearest_folder(p, p.parent)
     if p.exists() and not os.access(p, os.W_OK) and not os.access(p.parent, os.W_OK):
         raise OutputPathError(p, "exists and cannot be replaced (no write permission)")
     if p.parent.is_dir():  # os.access does not see everything (root, special file systems): try it
@@ -278,13 +282,7 @@ def check_output_dir(path: str | os.PathLike, *, what: str = "output folder") ->
     p = Path(text).expanduser()
     if p.exists() and not p.is_dir():
         raise OutputPathError(p, f"is a file; the {what} must be a folder")
-    ancestor = p
-    while not ancestor.exists() and ancestor.parent != ancestor:
-        ancestor = ancestor.parent
-    if ancestor.exists() and not ancestor.is_dir():
-        raise OutputPathError(p, f"{ancestor} is a file, not a folder")
-    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputPathError(p, f"folder {ancestor} is not writable")
+    _check_nearest_folder(p, p)
     return p
 
 
