@@ -32,7 +32,7 @@ from numazu_geo.maps.credits import SAMPLE_ATTRIBUTION  # noqa: F401 - kept impo
 from numazu_geo.maps.credits import caption as provenance_caption, place_name
 from numazu_geo.maps.credits import plateau_attribution as _plateau_attribution
 from numazu_geo.maps.labels import check_lang
-from numazu_geo.maps.layers import declutter_labels
+from numazu_geo.maps.layers import declutter_labels, mercator_y
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +123,8 @@ def fit_zoom(bounds, viewport_px=FIT_VIEWPORT_PX, *, padding: float = 0.08) -> f
     width, height = viewport_px
     usable_w, usable_h = width * (1 - 2 * padding), height * (1 - 2 * padding)
 
-    def merc_y(lat):
-        lat = max(min(lat, 85.0), -85.0)
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
     span_x = max(east - west, 1e-6) / 360.0
-    span_y = max(merc_y(north) - merc_y(south), 1e-8) / (2 * math.pi)
+    span_y = max(mercator_y(north) - mercator_y(south), 1e-8) / (2 * math.pi)
     zoom = min(math.log2(usable_w / (512 * span_x)), math.log2(usable_h / (512 * span_y)))
     return float(max(2.0, min(zoom, 19.0)))
 

@@ -105,6 +105,15 @@ class AnalysisLayer(pdk.Layer):
 # helpers
 
 
+def mercator_y(lat_deg: float) -> float:
+    """Web-Mercator northing of a latitude on the unit sphere, ln(tan(pi/4 + lat/2)) (radians), with the
+    latitude clamped to +-85 degrees as web maps do."""
+    import math
+
+    lat = max(min(float(lat_deg), 85.0), -85.0)
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
 def _to_lonlat(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise TypeError(f"{what}: expected a GeoDataFrame, got {type(gdf).__name__}")
@@ -620,6 +629,8 @@ CONTEXT_Z_M = {"luse": 0.05, "veg": 0.1, "wtr": 0.15, "tran": 0.2, "fld": 0.3, "
 HAZARD_ALPHA = 150
 #: Height above a building's top at which its name label floats (m).
 LABEL_LIFT_M = 4.0
+#: Background padding of a label (left, top, right, bottom), px.
+LABEL_PADDING_PX = (4, 2, 4, 2)
 
 _KIND_NAMES = {
     "tran": {"ja": "道路", "en": "Road"}, "wtr": {"ja": "水部", "en": "Water"}, "luse": {"ja": "土地利用", "en": "Land use"},
@@ -772,7 +783,7 @@ def labels_layer(features: gpd.GeoDataFrame, column: str = "name", *, height_by:
         # pydeck turns plain strings into expressions: literal strings are quoted
         character_set="'auto'",
         font_family="'Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Yu Gothic, Meiryo, sans-serif'",
-        font_weight=700, background=True, get_background_color=[20, 24, 32, 200], background_padding=[4, 2, 4, 2],
+        font_weight=700, background=True, get_background_color=[20, 24, 32, 200], background_padding=list(LABEL_PADDING_PX),
         billboard=True, pickable=False, parameters={"depthTest": False, "depthCompare": "always"},
     )
 
@@ -781,7 +792,8 @@ def _label_box_px(text: str, size_px: float) -> tuple[float, float]:
     """Approximate on-screen width and height of a label: full-width (CJK) glyphs are about one
     font size wide, others about 0.6 of it; plus the background padding of :func:`labels_layer`."""
     wide = sum(1 for ch in text if ord(ch) > 0x2E7F)
-    return (wide + 0.6 * (len(text) - wide)) * size_px + 8.0, size_px + 4.0
+    left, top, right, bottom = LABEL_PADDING_PX
+    return (wide + 0.6 * (len(text) - wide)) * size_px + left + right, size_px + top + bottom
 
 
 def declutter_labels(layers, zoom: float, *, pitch_deg: float = 0.0, bearing_deg: float = 0.0) -> list:
@@ -808,7 +820,7 @@ def declutter_labels(layers, zoom: float, *, pitch_deg: float = 0.0, bearing_deg
             lon, lat = rec["position"][0], rec["position"][1]
             z_m = rec["position"][2] if len(rec["position"]) > 2 else 0.0
             gx = (lon + 180.0) / 360.0 * world_px
-            gy = (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * world_px
+            gy = (1.0 - mercator_y(lat) / math.pi) / 2.0 * world_px
             # the map turns anticlockwise by the bearing (the camera's heading is up on screen)
             x = gx * math.cos(bearing) + gy * math.sin(bearing)
             y = -gx * math.sin(bearing) + gy * math.cos(bearing)
