@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Iterable, Sequence
@@ -73,8 +74,6 @@ class _ZipMember:
         self._member, self._archive = member, archive
 
     def read(self, n: int = -1) -> bytes:
-        import zlib
-
         try:
             return self._member.read(n)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged archive (bad CRC, cut download)
